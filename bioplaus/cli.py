@@ -1,0 +1,58 @@
+"""Command-line interface: parses arguments and calls the public API, nothing more.
+
+Each sub-command lives in ``bioplaus/commands/<name>.py`` and defines ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Heavy imports (brian2,
+matplotlib) happen inside ``run`` so ``bioplaus --help`` stays fast.
+
+Exit codes: 0 success, 2 bad input (any :class:`~bioplaus.errors.BioplausError`),
+1 unexpected failure, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import BioplausError
+
+COMMANDS = ("run", "compare", "sweep", "bench", "plot", "info", "list")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bioplaus",
+        description="Biologically plausible learning: local rules on Brian2 backends, compared with backprop.",
+    )
+    parser.add_argument("--version", action="version", version=f"bioplaus {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"commands.{name}"):
+                continue  # command not available in this build
+            raise
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_handler=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_handler", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        rc = args._handler(args)
+    except BioplausError as exc:
+        print(f"bioplaus: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bioplaus: interrupted; finished results are kept", file=sys.stderr)
+        return 130
+    return int(rc or 0)
