@@ -1,0 +1,244 @@
+"""Build a :class:`~bioplaus.spec.network.NetworkSpec` into Brian2 objects.
+
+The build is device-agnostic: the same objects run on the numpy and Cython
+runtimes and generate C++ or CUDA under a standalone device. Everything random
+in the structure (connectivity, initial weights, frozen Poisson input) is drawn
+in numpy from the network seed, so every backend builds the same network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from brian2 import Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, second
+
+from ..errors import ConfigError
+from ..spec.network import NetworkSpec, Population, Projection
+from .neurons import rate_input_name
+from .registry import Code, builder_for, declare_params
+from .rules import modulator_variable
+
+__all__ = ["BuildContext", "BuiltNetwork", "build_network", "connectivity_indices"]
+
+
+class BuildContext:
+    """What builders may use: the spec and named, independent random streams."""
+
+    def __init__(self, spec: NetworkSpec):
+        self.spec = spec
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """A generator seeded from (network seed, purpose): stable whatever else is built."""
+        key = [int(b) for b in purpose.encode()]
+        return np.random.default_rng(np.random.SeedSequence([self.spec.seed, *key]))
+
+
+@dataclass
+class BuiltNetwork:
+    """Brian2 objects of a built network, keyed by spec names."""
+
+    spec: NetworkSpec
+    network: Network
+    groups: dict[str, Any] = field(default_factory=dict)
+    synapses: dict[str, Synapses] = field(default_factory=dict)
+    monitors: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, tuple[Any, str]] = field(default_factory=dict)  # "populations.x.tau_e" -> (obj, var)
+
+    def weights(self, projection: str) -> dict[str, np.ndarray]:
+        s = self.synapses[projection]
+        return {"i": np.array(s.i[:]), "j": np.array(s.j[:]), "w": np.array(s.w[:])}
+
+    def weight_matrix(self, projection: str) -> np.ndarray:
+        """Dense ``(n_pre, n_post)`` weights (NaN where there is no synapse)."""
+        p = self.spec.projection(projection)
+        W = np.full((self.spec.population(p.pre).size, self.spec.population(p.post).size), np.nan)
+        d = self.weights(projection)
+        W[d["i"], d["j"]] = d["w"]
+        return W
+
+    def collect(self) -> dict[str, np.ndarray]:
+        """All recorded data and final weights as plain arrays (keys ``proj.w``, ``mon.var``...)."""
+        out: dict[str, np.ndarray] = {}
+        for name in self.synapses:
+            for k, v in self.weights(name).items():
+                out[f"{name}.{k}"] = v
+        for key, mon in self.monitors.items():
+            if isinstance(mon, SpikeMonitor):
+                out[f"{key}.t"] = np.array(mon.t / second)
+                out[f"{key}.i"] = np.array(mon.i[:])
+            else:
+                out[f"{key}.t"] = np.array(mon.t / second)
+                for var in mon.record_variables:
+                    out[f"{key}.{var}"] = np.array(getattr(mon, var)[:])
+        return out
+
+
+def connectivity_indices(proj: Projection, n_pre: int, n_post: int, rng: np.random.Generator):
+    """Pre and post indices of the synapses, drawn in numpy (identical on every backend)."""
+    c = proj.connectivity
+    if c == "one_to_one":
+        i = j = np.arange(n_pre)
+    else:
+        ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+        mask = np.ones((n_pre, n_post), bool)
+        if c == "all_but_self":
+            mask &= ii != jj
+        elif not isinstance(c, str):
+            mask &= rng.random((n_pre, n_post)) < c
+        i, j = ii[mask], jj[mask]
+    return i.astype(np.int32), j.astype(np.int32)
+
+
+def _initial_weights(proj: Projection, i, j, rng) -> np.ndarray:
+    w = proj.w_init
+    if isinstance(w, np.ndarray):
+        return w[i, j].astype(float)
+    if isinstance(w, tuple):
+        return rng.uniform(w[0], w[1], size=len(i))
+    return np.full(len(i), float(w))
+
+
+def _merge(a: Code, b: Code) -> Code:
+    for f in ("equations", "on_pre", "on_post", "run_regularly", "post_equations", "post_reset", "reset"):
+        getattr(a, f).extend(getattr(b, f))
+    for f in ("params", "init", "post_params", "post_init", "namespace"):
+        getattr(a, f).update(getattr(b, f))
+    return a
+
+
+def _set_params(obj, params: dict[str, Any], prefix: str, registry: dict) -> None:
+    for name, value in params.items():
+        setattr(obj, name, value)
+        registry[f"{prefix}.{name}"] = (obj, name)
+
+
+def build_network(spec: NetworkSpec) -> BuiltNetwork:
+    """Create the Brian2 objects (under whatever device is active) for ``spec``."""
+    ctx = BuildContext(spec)
+    built = BuiltNetwork(spec=spec, network=Network(name=f"{spec.name}_net"))
+    objects: list[Any] = []
+
+    # 1. what each projection contributes (rule + homeostasis)
+    syn_code: dict[str, Code] = {}
+    for proj in spec.projections:
+        code = builder_for(proj.rule)(proj.rule, proj, ctx)
+        if proj.homeostasis is not None:
+            code = _merge(code, builder_for(proj.homeostasis)(proj.homeostasis, proj, ctx))
+        syn_code[proj.name] = code
+
+    # 2. populations
+    used_modulators: dict[str, set[str]] = {}
+    for proj in spec.projections:
+        if "modulator" in proj.rule.requires:
+            used_modulators.setdefault(proj.rule.modulator, set()).add(proj.post)
+    for pop in spec.populations:
+        if pop.is_input:
+            group = builder_for(pop.model)(pop.model, pop, ctx)
+        else:
+            group = _build_neuron_group(pop, spec, ctx, syn_code, used_modulators, built)
+        built.groups[pop.name] = group
+        objects.append(group)
+
+    # 3. modulators: one spike source per delivery, feeding d_<name> of each target group
+    for mod in spec.modulators:
+        targets = sorted(used_modulators.get(mod.name, ()))
+        if not targets or len(mod.times) == 0:
+            continue
+        k = len(mod.times)
+        src = SpikeGeneratorGroup(k, np.arange(k), mod.times * second, name=f"modulator_{mod.name}")
+        objects.append(src)
+        for tgt in targets:
+            n = spec.population(tgt).size
+            s = Synapses(src, built.groups[tgt], "amount : 1 (constant)",
+                         on_pre=f"{modulator_variable(mod.name)}_post += amount", name=f"modulator_{mod.name}_{tgt}")
+            s.connect(i=np.repeat(np.arange(k), n).astype(np.int32), j=np.tile(np.arange(n), k).astype(np.int32))
+            s.amount = np.repeat(mod.amounts, n)
+            objects.append(s)
+
+    # 4. projections
+    for proj in spec.projections:
+        s = _build_synapses(proj, spec, ctx, syn_code[proj.name], built)
+        built.synapses[proj.name] = s
+        objects.append(s)
+
+    # 5. monitors
+    for mon in spec.monitors:
+        target = built.groups.get(mon.target) or built.synapses.get(mon.target)
+        state_vars = [v for v in mon.variables if v != "spikes"]
+        if "spikes" in mon.variables:
+            m = SpikeMonitor(target, name=f"{mon.target}_spikes")
+            built.monitors[f"{mon.target}.spikes"] = m
+            objects.append(m)
+        if state_vars:
+            for v in state_vars:
+                if v not in target.variables:
+                    raise ConfigError(f"monitors.{mon.target}.variables", v,
+                                      "a variable of the target: " + ", ".join(
+                                          sorted(k for k in target.variables if not k.startswith("_"))[:30]))
+            kw = {} if mon.dt is None else {"dt": mon.dt}
+            m = StateMonitor(target, state_vars, record=mon.indices, name=f"{mon.target}_state", **kw)
+            built.monitors[f"{mon.target}.state"] = m
+            objects.append(m)
+
+    built.network.add(*objects)
+    return built
+
+
+def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_modulators, built) -> NeuronGroup:
+    code = builder_for(pop.model)(pop.model, pop, ctx)
+    post_params: dict[str, Any] = {}
+    post_init: dict[str, Any] = {}
+    for proj in spec.incoming(pop.name):
+        c = syn_code[proj.name]
+        code.equations += c.post_equations
+        post_params.update(c.post_params)
+        post_init.update(c.post_init)
+        code.reset += c.post_reset
+    for mod in spec.modulators:
+        if pop.name in used_modulators.get(mod.name, ()):
+            d = modulator_variable(mod.name)
+            code.equations.append(f"d{d}/dt = -{d}/tau_{d} : 1")
+            post_params[f"tau_{d}"] = mod.tau_d
+    model = "\n".join(code.equations + declare_params({**code.params, **post_params}))
+    kw: dict[str, Any] = dict(method=code.method, name=pop.name, namespace=dict(code.namespace))
+    if code.threshold:
+        kw.update(threshold=code.threshold, reset="\n".join(code.reset), refractory=code.refractory)
+    group = NeuronGroup(pop.size, model, **kw)
+    _set_params(group, code.params, f"populations.{pop.name}", built.params)
+    _set_params(group, post_params, f"populations.{pop.name}", built.params)
+    for var, val in {**code.init, **post_init}.items():
+        setattr(group, var, val)
+    return group
+
+
+def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built) -> Synapses:
+    pre_pop, post_pop = spec.population(proj.pre), spec.population(proj.post)
+    params = dict(code.params)
+    params["weight_scale"] = proj.weight_scale
+    equations = list(code.equations)
+    on_pre = list(code.on_pre)
+    if post_pop.kind == "rate":
+        equations.append(f"{rate_input_name(proj.name)}_post = weight_scale*w*r_pre : 1 (summed)")
+    else:
+        g = "g_e" if proj.receptor == "exc" else "g_i"
+        on_pre.insert(0, f"{g}_post += weight_scale*w")
+    model = "\n".join(equations + declare_params(params))
+    kw: dict[str, Any] = dict(method=code.method, name=proj.name, namespace=dict(code.namespace))
+    if on_pre:
+        kw["on_pre"] = "\n".join(on_pre)
+    if code.on_post:
+        kw["on_post"] = "\n".join(code.on_post)
+    if proj.delay is not None:
+        kw["delay"] = proj.delay
+    s = Synapses(built.groups[proj.pre], built.groups[proj.post], model, **kw)
+    i, j = connectivity_indices(proj, pre_pop.size, post_pop.size, ctx.rng(f"connect:{proj.name}"))
+    s.connect(i=i, j=j)
+    s.w = _initial_weights(proj, i, j, ctx.rng(f"weights:{proj.name}"))
+    rule_prefix = f"projections.{proj.name}"
+    _set_params(s, params, rule_prefix, built.params)
+    for var, val in code.init.items():
+        setattr(s, var, val)
+    for k, (stmt, dt, when) in enumerate(code.run_regularly):
+        s.run_regularly(stmt, dt=dt, when=when, name=f"{proj.name}_update{k}")
+    return s

@@ -1,0 +1,77 @@
+"""Type-dispatched builders (``@register(Oja) def build_oja(rule, ctx)``), as in Nengo."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions, get_unit
+
+from ..errors import ConfigError
+
+__all__ = ["register", "builder_for", "Code", "unit_decl", "declare_params"]
+
+_BUILDERS: dict[type, Callable] = {}
+
+
+def register(spec_type: type):
+    """Register the decorated function as the builder of ``spec_type`` (and its subclasses)."""
+
+    def deco(fn: Callable) -> Callable:
+        _BUILDERS[spec_type] = fn
+        return fn
+
+    return deco
+
+
+def builder_for(obj: Any) -> Callable:
+    for cls in type(obj).__mro__:
+        if cls in _BUILDERS:
+            return _BUILDERS[cls]
+    raise ConfigError(type(obj).__name__, obj, "a spec type with a registered builder "
+                      "(use bioplaus.build.registry.register to add one)")
+
+
+def unit_decl(value: Any) -> str:
+    """Brian2 unit string for an equation declaration of ``value``'s dimensions."""
+    dims = get_dimensions(value)
+    if dims is DIMENSIONLESS:
+        return "1"
+    return repr(get_unit(dims))
+
+
+def declare_params(params: dict[str, Any], flags: str = "shared, constant") -> list[str]:
+    """Declare parameters as ``(shared, constant)`` variables.
+
+    Parameters become variables rather than namespace constants so that a compiled
+    standalone binary can be rerun with new values through ``run_args``.
+    """
+    return [f"{name} : {unit_decl(v)} ({flags})" for name, v in params.items()]
+
+
+@dataclass
+class Code:
+    """Equations and statements one spec contributes to a Brian2 group.
+
+    ``params`` are declared as ``(shared, constant)`` variables and set after the
+    group is created; ``init`` holds initial values of state variables.
+    """
+
+    equations: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    init: dict[str, Any] = field(default_factory=dict)
+    threshold: str | None = None
+    reset: list[str] = field(default_factory=list)
+    refractory: Any = False
+    method: str = "euler"
+    on_pre: list[str] = field(default_factory=list)
+    on_post: list[str] = field(default_factory=list)
+    run_regularly: list[tuple[str, Any, str]] = field(default_factory=list)  # (code, dt, when)
+    post_equations: list[str] = field(default_factory=list)   # contributed to the post group
+    post_params: dict[str, Any] = field(default_factory=dict)
+    post_init: dict[str, Any] = field(default_factory=dict)
+    post_reset: list[str] = field(default_factory=list)
+    namespace: dict[str, Any] = field(default_factory=dict)
+
+    def model(self) -> str:
+        return "\n".join(self.equations + declare_params(self.params))

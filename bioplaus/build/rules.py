@@ -1,0 +1,154 @@
+"""Plasticity rule builders: each returns the :class:`Code` a rule contributes.
+
+Equations use the spec's field names (``tau_plus``, ``A2_plus``, ``eta``...) as
+``(shared, constant)`` synaptic variables, so a compiled binary can be rerun with
+new values. Variables a rule adds to the postsynaptic group carry the
+projection's name as a suffix (``theta_ff``) so several projections can share a
+target. The same mathematics in numpy is :mod:`bioplaus.reference.plasticity`.
+"""
+from __future__ import annotations
+
+from brian2 import ms
+
+from ..spec.rules import (BCM, Hebb, NearestSTDP, Oja, PairSTDP, RewardSTDP, Static, SynapticScaling, TripletSTDP,
+                          WeightNormalization)
+from .registry import Code, register
+
+__all__ = ["update_interval"]
+
+
+def update_interval(rule, ctx):
+    """Euler step of a rate rule: its ``update_interval`` or the simulation ``dt``."""
+    return rule.update_interval if getattr(rule, "update_interval", None) is not None else ctx.spec.dt
+
+
+@register(Static)
+def build_static(rule: Static, proj, ctx) -> Code:
+    return Code(equations=["w : 1"])
+
+
+# --------------------------------------------------------------------------- rate rules
+
+def _rate_rule(rule, ctx, increment: str, clip: bool) -> Code:
+    code = Code(equations=["w : 1"])
+    h = update_interval(rule, ctx)
+    code.params["h_update"] = h
+    stmt = f"w + h_update*({increment})"
+    if clip:
+        code.params.update(w_min=rule.w_min, w_max=rule.w_max)
+        stmt = f"clip({stmt}, w_min, w_max)"
+    code.run_regularly.append((f"w = {stmt}", h, "synapses"))
+    return code
+
+
+@register(Hebb)
+def build_hebb(rule: Hebb, proj, ctx) -> Code:
+    code = _rate_rule(rule, ctx, "eta*r_pre*r_post - decay*w", clip=True)
+    code.params.update(eta=rule.eta, decay=rule.decay)
+    return code
+
+
+@register(Oja)
+def build_oja(rule: Oja, proj, ctx) -> Code:
+    code = _rate_rule(rule, ctx, "eta*r_post*(r_pre - r_post*w)", clip=False)
+    code.params["eta"] = rule.eta
+    return code
+
+
+@register(BCM)
+def build_bcm(rule: BCM, proj, ctx) -> Code:
+    p = proj.name
+    code = _rate_rule(rule, ctx, f"eta*r_pre*r_post*(r_post - theta_{p}_post)", clip=True)
+    code.params["eta"] = rule.eta
+    code.post_equations = [f"dtheta_{p}/dt = (r**2/y0_{p} - theta_{p})/tau_theta_{p} : 1"]
+    code.post_params = {f"y0_{p}": rule.y0, f"tau_theta_{p}": rule.tau_theta}
+    code.post_init = {f"theta_{p}": rule.theta_init}
+    return code
+
+
+# --------------------------------------------------------------------------- spike rules
+
+def _stdp_traces(code: Code, nearest: bool) -> tuple[str, str]:
+    code.equations += [
+        "dapre/dt = -apre/tau_plus : 1 (event-driven)",
+        "dapost/dt = -apost/tau_minus : 1 (event-driven)",
+    ]
+    return ("apre = 1", "apost = 1") if nearest else ("apre += 1", "apost += 1")
+
+
+@register(PairSTDP)
+def build_pair_stdp(rule: PairSTDP, proj, ctx) -> Code:
+    code = Code(equations=["w : 1"])
+    code.params.update(A_plus=rule.A_plus, A_minus=rule.A_minus, tau_plus=rule.tau_plus,
+                       tau_minus=rule.tau_minus, w_min=rule.w_min, w_max=rule.w_max)
+    pre_trace, post_trace = _stdp_traces(code, nearest=isinstance(rule, NearestSTDP))
+    if rule.bounds == "soft":
+        dep, pot = "A_minus*apost*(w - w_min)", "A_plus*apre*(w_max - w)"
+    else:
+        dep, pot = "A_minus*apost", "A_plus*apre"
+    code.on_pre = [f"w = clip(w - {dep}, w_min, w_max)", pre_trace]
+    code.on_post = [f"w = clip(w + {pot}, w_min, w_max)", post_trace]
+    return code
+
+
+@register(TripletSTDP)
+def build_triplet_stdp(rule: TripletSTDP, proj, ctx) -> Code:
+    code = Code(equations=[
+        "w : 1",
+        "dr1/dt = -r1/tau_plus : 1 (event-driven)",
+        "dr2/dt = -r2/tau_x : 1 (event-driven)",
+        "do1/dt = -o1/tau_minus : 1 (event-driven)",
+        "do2/dt = -o2/tau_y : 1 (event-driven)",
+    ])
+    code.params.update(tau_plus=rule.tau_plus, tau_minus=rule.tau_minus, tau_x=rule.tau_x, tau_y=rule.tau_y,
+                       A2_plus=rule.A2_plus, A3_plus=rule.A3_plus, A2_minus=rule.A2_minus,
+                       A3_minus=rule.A3_minus, w_min=rule.w_min, w_max=rule.w_max)
+    op = "=" if rule.nearest else "+="
+    # r2 and o2 enter the update before their own increment (t - epsilon in the paper)
+    code.on_pre = ["w = clip(w - o1*(A2_minus + A3_minus*r2), w_min, w_max)", f"r1 {op} 1", f"r2 {op} 1"]
+    code.on_post = ["w = clip(w + r1*(A2_plus + A3_plus*o2), w_min, w_max)", f"o1 {op} 1", f"o2 {op} 1"]
+    return code
+
+
+def modulator_variable(name: str) -> str:
+    """Name of the neuromodulator concentration a modulator adds to target groups."""
+    return f"d_{name}"
+
+
+@register(RewardSTDP)
+def build_reward_stdp(rule: RewardSTDP, proj, ctx) -> Code:
+    d = modulator_variable(rule.modulator)
+    code = Code(equations=["w : 1", "dc/dt = -c/tau_c : 1 (clock-driven)"], method="exact")
+    code.params.update(A_plus=rule.A_plus, A_minus=rule.A_minus, tau_plus=rule.tau_plus, tau_minus=rule.tau_minus,
+                       tau_c=rule.tau_c, eta=rule.eta, w_min=rule.w_min, w_max=rule.w_max, h_update=ctx.spec.dt)
+    pre_trace, post_trace = _stdp_traces(code, nearest=False)
+    code.on_pre = ["c -= A_minus*apost", pre_trace]
+    code.on_post = ["c += A_plus*apre", post_trace]
+    code.run_regularly.append((f"w = clip(w + h_update*eta*c*{d}_post, w_min, w_max)", ctx.spec.dt, "synapses"))
+    return code
+
+
+# --------------------------------------------------------------------------- homeostasis
+
+@register(WeightNormalization)
+def build_weight_normalization(h: WeightNormalization, proj, ctx) -> Code:
+    p = proj.name
+    code = Code(equations=[f"w_sum_{p}_post = w : 1 (summed)"])
+    code.params["norm_total"] = h.total
+    code.post_equations = [f"w_sum_{p} : 1"]
+    code.run_regularly.append((f"w = w*norm_total/(w_sum_{p}_post + 1e-12)", h.interval, "end"))
+    return code
+
+
+@register(SynapticScaling)
+def build_synaptic_scaling(h: SynapticScaling, proj, ctx) -> Code:
+    p = proj.name
+    code = Code()
+    code.params.update(target_rate=h.target_rate, tau_scaling=h.tau_scaling, h_scaling=h.interval)
+    code.post_equations = [f"drate_{p}/dt = -rate_{p}/tau_rate_{p} : Hz"]
+    code.post_params = {f"tau_rate_{p}": h.tau_rate}
+    code.post_reset = [f"rate_{p} += 1/tau_rate_{p}"]
+    code.run_regularly.append(
+        (f"w = clip(w*(1 + h_scaling*(target_rate - rate_{p}_post)/(target_rate*tau_scaling)), 0, inf)",
+         h.interval, "end"))
+    return code

@@ -1,0 +1,303 @@
+"""Populations, projections, modulators and monitors assembled into a network.
+
+:class:`NetworkSpec` checks the whole graph when it is created (names unique and
+valid, projections between existing populations, rule kind matching the
+populations, weight units matching the receptor), so every mistake is reported
+before any Brian2 object is built or any code is compiled.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from brian2 import ms, second
+from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+
+from ..errors import ConfigError, did_you_mean
+from .neurons import InputModel, NeuronModel, SpikeTrains
+from .params import Spec, choice, integer, number, quantity, set_field, unit_name
+from .rules import Homeostasis, Rule, Static
+
+__all__ = ["Population", "Projection", "Modulator", "Monitor", "NetworkSpec"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _check_name(owner: str, value: Any) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ConfigError(f"{owner}.name", value, "an identifier (letters, digits, '_', starting with a letter)")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Population(Spec):
+    """A named group of ``size`` units of one neuron or input ``model``."""
+
+    name: str
+    model: Any
+    size: int | None = None
+
+    def __post_init__(self):
+        _check_name("Population", self.name)
+        owner = f"populations.{self.name}"
+        if not isinstance(self.model, (NeuronModel, InputModel)):
+            raise ConfigError(f"{owner}.model", self.model, "a neuron model (LIF, AdEx, Izhikevich, RateUnit) "
+                                                            "or an input (PoissonInput, SpikeTrains, SampleSequence)")
+        implied = self.model.size() if isinstance(self.model, InputModel) else None
+        size = self.size if self.size is not None else implied
+        if size is None:
+            raise ConfigError(f"{owner}.size", None, "a positive number of units")
+        size = integer(owner, "size", size, minimum=1)
+        # spike trains without an explicit n only bound the size from below
+        lower_bound_only = isinstance(self.model, SpikeTrains) and self.model.n is None
+        if implied is not None and (size < implied if lower_bound_only else size != implied):
+            raise ConfigError(f"{owner}.size", self.size, f"{implied} (the size implied by its input data)")
+        set_field(self, "size", size)
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    @property
+    def is_input(self) -> bool:
+        return isinstance(self.model, InputModel)
+
+
+CONNECTIVITY = ("all", "one_to_one", "all_but_self")
+
+
+@dataclass(frozen=True, eq=False)
+class Projection(Spec):
+    """Synapses from ``pre`` to ``post`` with a plasticity ``rule``.
+
+    Parameters
+    ----------
+    connectivity : ``"all"``, ``"one_to_one"``, ``"all_but_self"`` or a probability in [0, 1]
+        Drawn in numpy from the network seed, so every backend gets the same synapses.
+    w_init : float, ``(low, high)`` for uniform, or an array ``(n_pre, n_post)``
+    weight_scale : quantity
+        What an incoming spike adds to the post-synaptic ``g_e``/``g_i``, multiplied by
+        ``w`` (siemens for conductance synapses, amperes for current synapses, mV/ms for
+        Izhikevich). Rate projections are dimensionless: input ``sum_j w_ij r_j``.
+    receptor : ``"exc"`` or ``"inh"`` (spiking targets)
+    """
+
+    name: str
+    pre: str
+    post: str
+    rule: Rule = field(default_factory=Static)
+    connectivity: Any = "all"
+    w_init: Any = 0.5
+    weight_scale: Any = None
+    receptor: str = "exc"
+    delay: Any = None
+    homeostasis: Homeostasis | None = None
+
+    def __post_init__(self):
+        _check_name("Projection", self.name)
+        owner = f"projections.{self.name}"
+        if not isinstance(self.rule, Rule):
+            raise ConfigError(f"{owner}.rule", self.rule, "a plasticity rule (e.g. PairSTDP(), Oja())")
+        c = self.connectivity
+        if isinstance(c, str):
+            choice(owner, "connectivity", c, CONNECTIVITY)
+        else:
+            set_field(self, "connectivity", number(owner, "connectivity", c, low=0.0, high=1.0))
+        w = self.w_init
+        if isinstance(w, (tuple, list)) and len(w) == 2 and np.ndim(w) == 1:
+            lo = number(owner, "w_init[0]", w[0])
+            hi = number(owner, "w_init[1]", w[1])
+            if hi < lo:
+                raise ConfigError(f"{owner}.w_init", list(w), "(low, high) with low <= high")
+            set_field(self, "w_init", (lo, hi))
+        elif np.ndim(w) == 2:
+            arr = np.array(w, dtype=float)
+            if not np.all(np.isfinite(arr)):
+                raise ConfigError(f"{owner}.w_init", "array with non-finite values", "finite weights")
+            arr.setflags(write=False)
+            set_field(self, "w_init", arr)
+        else:
+            set_field(self, "w_init", number(owner, "w_init", w))
+        set_field(self, "receptor", choice(owner, "receptor", self.receptor, ("exc", "inh")))
+        set_field(self, "delay", quantity(owner, "delay", self.delay, ms, nonnegative=True, allow_none=True))
+        if self.homeostasis is not None and not isinstance(self.homeostasis, Homeostasis):
+            raise ConfigError(f"{owner}.homeostasis", self.homeostasis,
+                              "WeightNormalization(...), SynapticScaling(...) or None")
+
+
+@dataclass(frozen=True, eq=False)
+class Modulator(Spec):
+    r"""A global neuromodulatory signal (e.g. dopamine) delivered at given times.
+
+    :math:`\tau_d \dot d = -d`, and :math:`d \leftarrow d + a_k` at ``times[k]``
+    (``amounts`` default to 1). Rules that ``require`` a modulator name it.
+    """
+
+    name: str
+    times: Any = ()
+    amounts: Any = None
+    tau_d: Any = "200 ms"
+
+    def __post_init__(self):
+        _check_name("Modulator", self.name)
+        owner = f"modulators.{self.name}"
+        t = self.times
+        if hasattr(t, "dim"):
+            if get_dimensions(t) != get_dimensions(second):
+                raise ConfigError(f"{owner}.times", str(t), "times in seconds, e.g. ['100 ms', '2 s']")
+            tv = np.asarray(t / second, dtype=float).ravel()
+        else:
+            tv = np.array([float(quantity(owner, f"times[{k}]", x, ms, nonnegative=True) / second)
+                           for k, x in enumerate(t)], dtype=float)
+        if np.any(tv < 0):
+            raise ConfigError(f"{owner}.times", float(tv.min()), "times >= 0")
+        a = np.ones_like(tv) if self.amounts is None else np.asarray(self.amounts, dtype=float).ravel()
+        if a.shape != tv.shape:
+            raise ConfigError(f"{owner}.amounts", f"{a.size} amounts", f"one amount per time ({tv.size})")
+        if not np.all(np.isfinite(a)):
+            raise ConfigError(f"{owner}.amounts", a.tolist(), "finite values")
+        set_field(self, "times", tv)  # seconds, float array
+        set_field(self, "amounts", a)
+        set_field(self, "tau_d", quantity(owner, "tau_d", self.tau_d, ms, positive=True))
+
+
+@dataclass(frozen=True, eq=False)
+class Monitor(Spec):
+    """Record ``variables`` of a population or projection (``"spikes"`` for spike times).
+
+    ``indices``: ``True`` for all units/synapses, or a list. ``dt``: recording interval
+    (default: every time step).
+    """
+
+    target: str
+    variables: tuple[str, ...] = ("spikes",)
+    indices: Any = True
+    dt: Any = None
+
+    def __post_init__(self):
+        if isinstance(self.variables, str):
+            set_field(self, "variables", (self.variables,))
+        set_field(self, "variables", tuple(self.variables))
+        if not self.variables:
+            raise ConfigError(f"monitors.{self.target}.variables", [], "at least one variable")
+        set_field(self, "dt", quantity(f"monitors.{self.target}", "dt", self.dt, ms, positive=True, allow_none=True))
+        if self.indices is not True:
+            idx = np.asarray(self.indices)
+            if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+                raise ConfigError(f"monitors.{self.target}.indices", self.indices, "true or a list of integer indices")
+            set_field(self, "indices", tuple(int(i) for i in idx))
+
+    @property
+    def name(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkSpec(Spec):
+    """A whole network: the unit that is built and run on a backend."""
+
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...] = ()
+    modulators: tuple[Modulator, ...] = ()
+    monitors: tuple[Monitor, ...] = ()
+    dt: Any = "0.1 ms"
+    duration: Any = "1 s"
+    seed: int = 0
+    name: str = "network"
+
+    def __post_init__(self):
+        for f in ("populations", "projections", "modulators", "monitors"):
+            set_field(self, f, tuple(getattr(self, f)))
+        set_field(self, "dt", quantity("network", "dt", self.dt, ms, positive=True))
+        set_field(self, "duration", quantity("network", "duration", self.duration, ms, positive=True))
+        set_field(self, "seed", integer("network", "seed", self.seed, minimum=0))
+        if not self.populations:
+            raise ConfigError("network.populations", [], "at least one population")
+        pops = self._unique("populations", self.populations)
+        projs = self._unique("projections", self.projections)
+        mods = self._unique("modulators", self.modulators)
+        clash = set(pops) & set(projs)
+        if clash:
+            n = sorted(clash)[0]
+            raise ConfigError(f"projections.{n}.name", n, "a name not used by a population")
+        for p in self.projections:
+            self._check_projection(p, pops, mods)
+        for m in self.monitors:
+            self._check_monitor(m, pops, projs)
+
+    @staticmethod
+    def _unique(kind: str, items) -> dict:
+        out = {}
+        for it in items:
+            if it.name in out:
+                raise ConfigError(f"{kind}.{it.name}.name", it.name, "a unique name")
+            out[it.name] = it
+        return out
+
+    def _check_projection(self, p: Projection, pops: dict, mods: dict) -> None:
+        owner = f"projections.{p.name}"
+        for end in ("pre", "post"):
+            n = getattr(p, end)
+            if n not in pops:
+                raise ConfigError(f"{owner}.{end}", n, "the name of a population: " + ", ".join(pops)
+                                  + did_you_mean(n, pops))
+        pre, post = pops[p.pre], pops[p.post]
+        if post.is_input:
+            raise ConfigError(f"{owner}.post", p.post, "a neuron population (inputs cannot receive projections)")
+        if p.rule.kind != "any":
+            for end, pop in (("pre", pre), ("post", post)):
+                if pop.kind != p.rule.kind:
+                    raise ConfigError(f"{owner}.{end}", p.__getattribute__(end),
+                                      f"a {p.rule.kind}-based population for rule {type(p.rule).__name__} "
+                                      f"(population {pop.name!r} is {pop.kind}-based)")
+        if pre.kind != post.kind:
+            raise ConfigError(f"{owner}.pre", p.pre, f"a {post.kind}-based population to match post "
+                                                     f"{p.post!r} (got {pre.kind}-based)")
+        if post.kind == "spike":
+            unit = post.model.receptor_unit()
+            if p.weight_scale is None:
+                raise ConfigError(f"{owner}.weight_scale", None, f"a quantity in {unit_name(unit)} "
+                                  f"(what one spike adds to the target, times w)")
+            set_field(p, "weight_scale", quantity(owner, "weight_scale", p.weight_scale, unit, nonnegative=True))
+        else:
+            ws = 1.0 if p.weight_scale is None else p.weight_scale
+            set_field(p, "weight_scale", number(owner, "weight_scale", ws))
+        if p.connectivity == "one_to_one" and pre.size != post.size:
+            raise ConfigError(f"{owner}.connectivity", "one_to_one",
+                              f"equal sizes (pre {p.pre!r} has {pre.size}, post {p.post!r} has {post.size})")
+        if isinstance(p.w_init, np.ndarray) and p.w_init.shape != (pre.size, post.size):
+            raise ConfigError(f"{owner}.w_init", f"array of shape {p.w_init.shape}",
+                              f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
+        if "modulator" in p.rule.requires:
+            m = getattr(p.rule, "modulator", None)
+            if m not in mods:
+                raise ConfigError(f"{owner}.rule.modulator", m, "the name of a modulator of the network: "
+                                  + (", ".join(mods) or "(none defined)") + did_you_mean(str(m), mods))
+        if p.homeostasis is not None and type(p.homeostasis).__name__ == "SynapticScaling" and post.kind != "spike":
+            raise ConfigError(f"{owner}.homeostasis", "SynapticScaling", "a spiking post population")
+
+    def _check_monitor(self, m: Monitor, pops: dict, projs: dict) -> None:
+        owner = f"monitors.{m.target}"
+        if m.target not in pops and m.target not in projs:
+            names = list(pops) + list(projs)
+            raise ConfigError(f"{owner}.target", m.target, "a population or projection name" + did_you_mean(m.target, names))
+        if m.target in pops and "spikes" in m.variables and pops[m.target].kind != "spike":
+            raise ConfigError(f"{owner}.variables", "spikes", f"variables of rate population {m.target!r} (e.g. 'r')")
+
+    # convenient lookups
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def projection(self, name: str) -> Projection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def incoming(self, post: str) -> list[Projection]:
+        return [p for p in self.projections if p.post == post]

@@ -1,0 +1,424 @@
+"""Neuron populations and inputs, described as inert validated objects.
+
+Each class only holds parameters (with physical units) and declares what it
+offers to projections: its ``kind`` (``"spike"`` or ``"rate"``) and, for spiking
+models, the unit of the variable an incoming spike increments (``receptor_unit``).
+The Brian2 equations are rendered by :mod:`bioplaus.build.neurons`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from brian2 import Hz, amp, ms, mV, nA, nS, pF, second, siemens, volt
+
+from ..errors import ConfigError
+from .params import Spec, choice, number, quantity, set_field
+
+__all__ = [
+    "NeuronModel", "InputModel", "AdaptiveThreshold", "LIF", "AdEx", "Izhikevich", "RateUnit",
+    "PoissonInput", "SpikeTrains", "SampleSequence", "TRANSFER_FUNCTIONS",
+]
+
+TRANSFER_FUNCTIONS = ("linear", "relu", "tanh", "sigmoid")
+SYNAPSE_TYPES = ("current", "conductance")
+
+
+class NeuronModel(Spec):
+    """Base of neuron models. ``kind`` is ``"spike"`` or ``"rate"``."""
+
+    kind: ClassVar[str] = "spike"
+
+    def receptor_unit(self):
+        """Unit of ``g_e``/``g_i`` (what an incoming spike increments)."""
+        raise NotImplementedError
+
+
+class InputModel(Spec):
+    """Base of input populations (no incoming projections)."""
+
+    kind: ClassVar[str] = "spike"
+
+    def size(self) -> int | None:
+        """Number of units implied by the input's data (``None``: taken from the population)."""
+        return None
+
+
+@dataclass(frozen=True)
+class AdaptiveThreshold(Spec):
+    r"""Homeostatic adaptive threshold (Diehl & Cook 2015).
+
+    Each spike raises the threshold, which decays back slowly:
+    :math:`V_{th} + \theta`, :math:`\theta \leftarrow \theta + \theta_+` at a spike,
+    :math:`\tau_\theta \dot\theta = -\theta`.
+    """
+
+    theta_plus: Any = "0.05 mV"
+    tau_theta: Any = "1e7 ms"
+
+    def __post_init__(self):
+        set_field(self, "theta_plus", quantity("AdaptiveThreshold", "theta_plus", self.theta_plus, mV, nonnegative=True))
+        set_field(self, "tau_theta", quantity("AdaptiveThreshold", "tau_theta", self.tau_theta, ms, positive=True))
+
+
+def _check_synapses(obj, name: str) -> None:
+    set_field(obj, "synapse", choice(name, "synapse", obj.synapse, SYNAPSE_TYPES))
+    set_field(obj, "tau_e", quantity(name, "tau_e", obj.tau_e, ms, positive=True))
+    set_field(obj, "tau_i", quantity(name, "tau_i", obj.tau_i, ms, positive=True))
+    set_field(obj, "E_e", quantity(name, "E_e", obj.E_e, mV))
+    set_field(obj, "E_i", quantity(name, "E_i", obj.E_i, mV))
+    if obj.adaptation is not None and not isinstance(obj.adaptation, AdaptiveThreshold):
+        raise ConfigError(f"{name}.adaptation", obj.adaptation, "an AdaptiveThreshold or None")
+
+
+@dataclass(frozen=True)
+class LIF(NeuronModel):
+    r"""Leaky integrate-and-fire neuron with current- or conductance-based synapses.
+
+    .. math::
+        C_m \dot V = g_L (E_L - V) + I_{syn} + I_{ext}
+
+    with :math:`I_{syn} = g_e - g_i` (current-based, :math:`g` in amperes) or
+    :math:`I_{syn} = g_e (E_e - V) + g_i (E_i - V)` (conductance-based, :math:`g` in
+    siemens); :math:`\tau_e \dot g_e = -g_e`, :math:`\tau_i \dot g_i = -g_i`. A spike
+    is emitted when :math:`V > V_{th} (+\theta)`, then :math:`V \leftarrow V_{reset}`
+    for ``t_ref``.
+    """
+
+    C_m: Any = "200 pF"
+    g_L: Any = "10 nS"
+    E_L: Any = "-70 mV"
+    V_th: Any = "-50 mV"
+    V_reset: Any = "-60 mV"
+    t_ref: Any = "2 ms"
+    synapse: str = "current"
+    tau_e: Any = "5 ms"
+    tau_i: Any = "10 ms"
+    E_e: Any = "0 mV"
+    E_i: Any = "-80 mV"
+    I_ext: Any = "0 nA"
+    adaptation: AdaptiveThreshold | None = None
+
+    def __post_init__(self):
+        n = "LIF"
+        set_field(self, "C_m", quantity(n, "C_m", self.C_m, pF, positive=True))
+        set_field(self, "g_L", quantity(n, "g_L", self.g_L, nS, positive=True))
+        set_field(self, "E_L", quantity(n, "E_L", self.E_L, mV))
+        set_field(self, "V_th", quantity(n, "V_th", self.V_th, mV))
+        set_field(self, "V_reset", quantity(n, "V_reset", self.V_reset, mV))
+        set_field(self, "t_ref", quantity(n, "t_ref", self.t_ref, ms, nonnegative=True))
+        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, nA))
+        _check_synapses(self, n)
+        if not self.V_reset < self.V_th:
+            raise ConfigError("LIF.V_reset", self.V_reset, f"a value below V_th = {self.V_th}")
+
+    def receptor_unit(self):
+        return siemens if self.synapse == "conductance" else amp
+
+    @classmethod
+    def vogels_abbott(cls, synapse: str = "conductance") -> "LIF":
+        """The COBA/CUBA benchmark neuron of Vogels & Abbott (2005) as in Brette et al. (2007)."""
+        return cls(C_m=200 * pF, g_L=10 * nS, E_L=-60 * mV, V_th=-50 * mV, V_reset=-60 * mV, t_ref=5 * ms,
+                   synapse=synapse, tau_e=5 * ms, tau_i=10 * ms, E_e=0 * mV, E_i=-80 * mV)
+
+    @classmethod
+    def diehl_cook_excitatory(cls) -> "LIF":
+        """Excitatory neuron of Diehl & Cook (2015): conductance synapses, adaptive threshold."""
+        return cls(C_m=100 * pF, g_L=1 * nS, E_L=-65 * mV, V_th=-52 * mV, V_reset=-65 * mV, t_ref=5 * ms,
+                   synapse="conductance", tau_e=1 * ms, tau_i=2 * ms, E_e=0 * mV, E_i=-100 * mV,
+                   adaptation=AdaptiveThreshold())
+
+
+@dataclass(frozen=True)
+class AdEx(NeuronModel):
+    r"""Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005).
+
+    .. math::
+        C_m \dot V = -g_L (V - E_L) + g_L \Delta_T e^{(V - V_T)/\Delta_T} - w_a + I_{syn} + I_{ext}, \qquad
+        \tau_w \dot w_a = a (V - E_L) - w_a
+
+    Spike when :math:`V > V_{peak}`; then :math:`V \leftarrow V_{reset}`, :math:`w_a \leftarrow w_a + b`.
+    """
+
+    C_m: Any = "281 pF"
+    g_L: Any = "30 nS"
+    E_L: Any = "-70.6 mV"
+    V_T: Any = "-50.4 mV"
+    Delta_T: Any = "2 mV"
+    tau_w: Any = "144 ms"
+    a: Any = "4 nS"
+    b: Any = "0.0805 nA"
+    V_reset: Any = "-70.6 mV"
+    V_peak: Any = "-40.4 mV"
+    t_ref: Any = "0 ms"
+    synapse: str = "current"
+    tau_e: Any = "5 ms"
+    tau_i: Any = "10 ms"
+    E_e: Any = "0 mV"
+    E_i: Any = "-80 mV"
+    I_ext: Any = "0 nA"
+    adaptation: AdaptiveThreshold | None = None
+
+    def __post_init__(self):
+        n = "AdEx"
+        set_field(self, "C_m", quantity(n, "C_m", self.C_m, pF, positive=True))
+        set_field(self, "g_L", quantity(n, "g_L", self.g_L, nS, positive=True))
+        set_field(self, "E_L", quantity(n, "E_L", self.E_L, mV))
+        set_field(self, "V_T", quantity(n, "V_T", self.V_T, mV))
+        set_field(self, "Delta_T", quantity(n, "Delta_T", self.Delta_T, mV, positive=True))
+        set_field(self, "tau_w", quantity(n, "tau_w", self.tau_w, ms, positive=True))
+        set_field(self, "a", quantity(n, "a", self.a, nS))
+        set_field(self, "b", quantity(n, "b", self.b, nA))
+        set_field(self, "V_reset", quantity(n, "V_reset", self.V_reset, mV))
+        set_field(self, "V_peak", quantity(n, "V_peak", self.V_peak, mV))
+        set_field(self, "t_ref", quantity(n, "t_ref", self.t_ref, ms, nonnegative=True))
+        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, nA))
+        _check_synapses(self, n)
+        if not self.V_peak > self.V_T:
+            raise ConfigError("AdEx.V_peak", self.V_peak, f"a value above V_T = {self.V_T}")
+
+    def receptor_unit(self):
+        return siemens if self.synapse == "conductance" else amp
+
+    @classmethod
+    def tonic(cls) -> "AdEx":
+        """Tonic spiking (Naud et al. 2008, Table 1)."""
+        return cls(C_m=200 * pF, g_L=10 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=30 * ms,
+                   a=2 * nS, b=0 * nA, V_reset=-58 * mV, V_peak=0 * mV)
+
+    @classmethod
+    def adapting(cls) -> "AdEx":
+        """Spike-frequency adaptation (Naud et al. 2008, Table 1)."""
+        return cls(C_m=200 * pF, g_L=12 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=300 * ms,
+                   a=2 * nS, b=0.06 * nA, V_reset=-58 * mV, V_peak=0 * mV)
+
+    @classmethod
+    def bursting(cls) -> "AdEx":
+        """Initial bursting (Naud et al. 2008, Table 1)."""
+        return cls(C_m=130 * pF, g_L=18 * nS, E_L=-58 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=150 * ms,
+                   a=4 * nS, b=0.12 * nA, V_reset=-50 * mV, V_peak=0 * mV)
+
+
+@dataclass(frozen=True)
+class Izhikevich(NeuronModel):
+    r"""Izhikevich (2003) simple model.
+
+    .. math::
+        \dot v = 0.04 v^2/\mathrm{mV} + 5 v + 140\,\mathrm{mV} - u + I, \qquad \dot u = a (b v - u)
+
+    (time in ms). Spike when :math:`v \geq v_{peak}`; then :math:`v \leftarrow c`, :math:`u \leftarrow u + d`.
+    Synaptic input ``g_e``/``g_i`` is in mV/ms (current-based).
+    """
+
+    a: Any = 0.02
+    b: Any = 0.2
+    c: Any = "-65 mV"
+    d: Any = "8 mV"
+    v_peak: Any = "30 mV"
+    tau_e: Any = "5 ms"
+    tau_i: Any = "10 ms"
+    I_ext: Any = "0 mV/ms"
+    synapse: str = "current"
+    E_e: Any = "0 mV"
+    E_i: Any = "-80 mV"
+    adaptation: AdaptiveThreshold | None = None
+
+    def __post_init__(self):
+        n = "Izhikevich"
+        set_field(self, "a", number(n, "a", self.a, positive=True))
+        set_field(self, "b", number(n, "b", self.b))
+        set_field(self, "c", quantity(n, "c", self.c, mV))
+        set_field(self, "d", quantity(n, "d", self.d, mV))
+        set_field(self, "v_peak", quantity(n, "v_peak", self.v_peak, mV))
+        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, mV / ms))
+        if self.synapse != "current":
+            raise ConfigError("Izhikevich.synapse", self.synapse, "'current' (the model has no reversal potentials)")
+        _check_synapses(self, n)
+
+    def receptor_unit(self):
+        return volt / second
+
+    @classmethod
+    def regular_spiking(cls) -> "Izhikevich":
+        return cls(a=0.02, b=0.2, c=-65 * mV, d=8 * mV)
+
+    @classmethod
+    def fast_spiking(cls) -> "Izhikevich":
+        return cls(a=0.1, b=0.2, c=-65 * mV, d=2 * mV)
+
+    @classmethod
+    def chattering(cls) -> "Izhikevich":
+        return cls(a=0.02, b=0.2, c=-50 * mV, d=2 * mV)
+
+    @classmethod
+    def intrinsically_bursting(cls) -> "Izhikevich":
+        return cls(a=0.02, b=0.2, c=-55 * mV, d=4 * mV)
+
+
+@dataclass(frozen=True)
+class RateUnit(NeuronModel):
+    r"""Rate unit with a time constant and a transfer function.
+
+    .. math:: \tau \dot r = -r + f(\text{gain}\,(\textstyle\sum_p I_p + I_{ext}) + \text{bias})
+
+    or, with ``tau=None``, the instantaneous :math:`r = f(\cdot)`. :math:`I_p` is the
+    summed input :math:`\sum_j w_{ij} r_j` of incoming projection :math:`p`.
+    ``transfer`` is one of ``linear``, ``relu``, ``tanh``, ``sigmoid``.
+    """
+
+    kind: ClassVar[str] = "rate"
+    tau: Any = "10 ms"
+    transfer: str = "linear"
+    gain: Any = 1.0
+    bias: Any = 0.0
+
+    def __post_init__(self):
+        n = "RateUnit"
+        set_field(self, "tau", quantity(n, "tau", self.tau, ms, positive=True, allow_none=True))
+        set_field(self, "transfer", choice(n, "transfer", self.transfer, TRANSFER_FUNCTIONS))
+        set_field(self, "gain", number(n, "gain", self.gain))
+        set_field(self, "bias", number(n, "bias", self.bias))
+
+    def receptor_unit(self):
+        return None
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _as_float_array(owner: str, field: str, value: Any, ndim: int) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{owner}.{field}", _short(value), f"a numeric array with {ndim} dimension(s)") from None
+    if arr.ndim != ndim:
+        raise ConfigError(f"{owner}.{field}", f"array of shape {arr.shape}", f"an array with {ndim} dimension(s)")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ConfigError(f"{owner}.{field}[{', '.join(map(str, bad))}]", float(arr[tuple(bad)]), "a finite value")
+    arr.setflags(write=False)
+    return arr
+
+
+def _short(v: Any) -> Any:
+    s = repr(v)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+@dataclass(frozen=True, eq=False)
+class PoissonInput(InputModel):
+    """Poisson spike sources with a rate per unit (or one shared rate).
+
+    ``frozen=True`` draws the spike trains once in numpy from the network seed and
+    replays them through a spike generator, so every backend sees identical input
+    (for cross-backend comparisons); otherwise Brian2's own ``PoissonGroup`` is used.
+    """
+
+    rates: Any = "10 Hz"
+    frozen: bool = False
+
+    def __post_init__(self):
+        r = self.rates
+        if isinstance(r, (list, tuple, np.ndarray)) and not hasattr(r, "dim"):
+            vals = [quantity("PoissonInput", f"rates[{k}]", x, Hz, nonnegative=True) for k, x in enumerate(r)]
+            r = np.array([float(v) for v in vals]) * Hz
+        elif hasattr(r, "dim") and np.ndim(r) == 1:
+            if not (r.dim == Hz.dim):
+                raise ConfigError("PoissonInput.rates", _short(r), "rates in Hz")
+            if np.any(np.asarray(r) < 0):
+                raise ConfigError("PoissonInput.rates", _short(r), "rates >= 0 Hz")
+        else:
+            r = quantity("PoissonInput", "rates", r, Hz, nonnegative=True)
+        set_field(self, "rates", r)
+        if not isinstance(self.frozen, bool):
+            raise ConfigError("PoissonInput.frozen", self.frozen, "true or false")
+
+    def size(self):
+        return len(self.rates) if np.ndim(self.rates) == 1 else None
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeTrains(InputModel):
+    """Spikes given as arrays: unit ``indices[k]`` fires at ``times[k]``."""
+
+    indices: Any = ()
+    times: Any = ()
+    n: int | None = None
+
+    def __post_init__(self):
+        idx = np.asarray(self.indices)
+        if idx.size and (idx.dtype.kind not in "iu" and not np.all(np.mod(idx, 1) == 0)):
+            raise ConfigError("SpikeTrains.indices", _short(self.indices), "integer unit indices")
+        idx = idx.astype(int).ravel()
+        t = self.times
+        if hasattr(t, "dim"):
+            if t.dim != second.dim:
+                raise ConfigError("SpikeTrains.times", _short(t), "spike times in seconds (e.g. [1, 2]*ms)")
+            tv = np.asarray(t, dtype=float).ravel()
+        else:
+            tv = np.asarray([float(quantity("SpikeTrains", f"times[{k}]", x, ms, nonnegative=True))
+                             for k, x in enumerate(np.atleast_1d(np.asarray(t, dtype=object)))]
+                            if len(np.atleast_1d(np.asarray(t, dtype=object))) else [], dtype=float)
+        if idx.shape != tv.shape:
+            raise ConfigError("SpikeTrains.times", f"{tv.size} times", f"one time per index ({idx.size} indices)")
+        if np.any(tv < 0):
+            raise ConfigError("SpikeTrains.times", float(tv.min()), "times >= 0 s")
+        if np.any(idx < 0):
+            raise ConfigError("SpikeTrains.indices", int(idx.min()), "indices >= 0")
+        if self.n is not None and idx.size and idx.max() >= self.n:
+            raise ConfigError("SpikeTrains.indices", int(idx.max()), f"indices < n = {self.n}")
+        set_field(self, "indices", idx)
+        set_field(self, "times", tv * second)
+
+    def size(self):
+        if self.n is not None:
+            return int(self.n)
+        return int(self.indices.max()) + 1 if self.indices.size else None
+
+
+@dataclass(frozen=True, eq=False)
+class SampleSequence(InputModel):
+    """Present a sequence of samples, one per window, inside one compiled run.
+
+    Sample ``k`` (a row of ``samples``, values in [0, 1] for ``poisson``) is shown from
+    ``k*(present+rest)`` for ``present``, followed by ``rest`` of zero input. With
+    ``encoding="rate"`` the units' rate ``r`` equals the sample value times ``scale``;
+    with ``encoding="poisson"`` units fire Poisson spikes at ``value * max_rate``.
+    The schedule becomes a Brian2 ``TimedArray``, so no Python runs per sample.
+    """
+
+    samples: Any = ((0.0,),)
+    present: Any = "100 ms"
+    rest: Any = "0 ms"
+    encoding: str = "rate"
+    max_rate: Any = "63.75 Hz"
+    scale: Any = 1.0
+
+    def __post_init__(self):
+        n = "SampleSequence"
+        set_field(self, "samples", _as_float_array(n, "samples", self.samples, 2))
+        set_field(self, "present", quantity(n, "present", self.present, ms, positive=True))
+        set_field(self, "rest", quantity(n, "rest", self.rest, ms, nonnegative=True))
+        set_field(self, "encoding", choice(n, "encoding", self.encoding, ("rate", "poisson")))
+        set_field(self, "max_rate", quantity(n, "max_rate", self.max_rate, Hz, positive=True))
+        set_field(self, "scale", number(n, "scale", self.scale))
+        if self.samples.shape[0] == 0:
+            raise ConfigError(f"{n}.samples", "0 samples", "at least one sample")
+        if self.encoding == "poisson" and (self.samples.min() < 0):
+            raise ConfigError(f"{n}.samples", float(self.samples.min()), "values >= 0 for Poisson encoding")
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return "rate" if self.encoding == "rate" else "spike"
+
+    def size(self):
+        return int(self.samples.shape[1])
+
+    @property
+    def window(self):
+        return self.present + self.rest
+
+    @property
+    def duration(self):
+        """Time needed to present every sample once."""
+        return self.samples.shape[0] * self.window

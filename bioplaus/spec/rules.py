@@ -1,0 +1,360 @@
+"""Local plasticity rules as inert parameter objects.
+
+A rule only holds validated parameters and declares what it needs:
+
+``kind``       ``"spike"`` (needs spiking pre and post populations) or ``"rate"``
+``modifies``   the synaptic variables it changes (always ``w`` here)
+``requires``   extra pathways, e.g. ``{"modulator"}`` for reward-modulated STDP
+``probeable``  synaptic variables worth recording
+
+The Brian2 equations are in :mod:`bioplaus.build.rules`; the same mathematics as
+pure numpy functions is in :mod:`bioplaus.reference.plasticity` (the test oracle).
+Rules are registered by name (:data:`RULES`) so model files can refer to them.
+
+Adding a rule takes a spec class here (or in user code) and one builder function
+registered with :func:`bioplaus.build.registry.register`; see ``README.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from brian2 import Hz, ms
+
+from ..errors import ConfigError, did_you_mean
+from .params import Spec, choice, number, quantity, set_field
+
+__all__ = [
+    "Rule", "Static", "Hebb", "Oja", "BCM", "PairSTDP", "NearestSTDP", "TripletSTDP", "RewardSTDP",
+    "WeightNormalization", "SynapticScaling", "RULES", "register_rule", "rule_class",
+]
+
+RULES: dict[str, type] = {}
+
+
+def register_rule(name: str):
+    """Class decorator: make a rule spec available to model files under ``name``."""
+
+    def deco(cls):
+        if name in RULES and RULES[name] is not cls:
+            raise ValueError(f"rule name {name!r} is already registered to {RULES[name].__name__}")
+        RULES[name] = cls
+        cls.rule_name = name
+        return cls
+
+    return deco
+
+
+def rule_class(name: str) -> type:
+    try:
+        return RULES[name]
+    except KeyError:
+        raise ConfigError("rule", name, "one of " + ", ".join(sorted(RULES)) + did_you_mean(name, RULES)) from None
+
+
+class Rule(Spec):
+    kind: ClassVar[str] = "any"
+    modifies: ClassVar[tuple[str, ...]] = ("w",)
+    requires: ClassVar[frozenset[str]] = frozenset()
+    probeable: ClassVar[tuple[str, ...]] = ("w",)
+    rule_name: ClassVar[str] = ""
+
+
+def _bounds(obj, owner: str) -> None:
+    set_field(obj, "w_min", number(owner, "w_min", obj.w_min))
+    set_field(obj, "w_max", number(owner, "w_max", obj.w_max))
+    if not obj.w_max > obj.w_min:
+        raise ConfigError(f"{owner}.w_max", obj.w_max, f"a value above w_min = {obj.w_min}")
+
+
+@register_rule("static")
+@dataclass(frozen=True)
+class Static(Rule):
+    """No plasticity: the weights keep their initial values."""
+
+    probeable: ClassVar[tuple[str, ...]] = ()
+
+
+# --------------------------------------------------------------------------- rate rules
+
+@register_rule("hebb")
+@dataclass(frozen=True)
+class Hebb(Rule):
+    r"""Plain Hebbian learning with passive decay.
+
+    .. math:: \Delta w_{ij} = \Delta t\,(\eta\, r_i^{post} r_j^{pre} - \gamma\, w_{ij}),
+              \quad w \in [w_{min}, w_{max}]
+
+    ``eta`` and ``decay`` (:math:`\gamma`) are rates (Hz); Euler step every ``update_interval``.
+    """
+
+    kind: ClassVar[str] = "rate"
+    eta: Any = "1 Hz"
+    decay: Any = "0 Hz"
+    w_min: Any = -1e9
+    w_max: Any = 1e9
+    update_interval: Any = None
+
+    def __post_init__(self):
+        set_field(self, "eta", quantity("Hebb", "eta", self.eta, Hz, nonnegative=True))
+        set_field(self, "decay", quantity("Hebb", "decay", self.decay, Hz, nonnegative=True))
+        set_field(self, "update_interval", quantity("Hebb", "update_interval", self.update_interval, ms,
+                                                    positive=True, allow_none=True))
+        _bounds(self, "Hebb")
+
+
+@register_rule("oja")
+@dataclass(frozen=True)
+class Oja(Rule):
+    r"""Oja's rule (Oja 1982): Hebbian growth with a normalising decay.
+
+    .. math:: \Delta w_{ij} = \Delta t\,\eta\, r_i^{post} (r_j^{pre} - r_i^{post} w_{ij})
+
+    For a linear unit the weight vector converges to the unit-norm leading
+    eigenvector of the input covariance.
+    """
+
+    kind: ClassVar[str] = "rate"
+    eta: Any = "1 Hz"
+    update_interval: Any = None
+
+    def __post_init__(self):
+        set_field(self, "eta", quantity("Oja", "eta", self.eta, Hz, positive=True))
+        set_field(self, "update_interval", quantity("Oja", "update_interval", self.update_interval, ms,
+                                                    positive=True, allow_none=True))
+
+
+@register_rule("bcm")
+@dataclass(frozen=True)
+class BCM(Rule):
+    r"""Bienenstock-Cooper-Munro rule with a sliding threshold (Intrator & Cooper 1992).
+
+    .. math::
+        \Delta w_{ij} = \Delta t\,\eta\, r_j^{pre}\, r_i^{post} (r_i^{post} - \theta_i), \qquad
+        \tau_\theta \dot\theta_i = (r_i^{post})^2 / y_0 - \theta_i
+
+    weights clipped to :math:`[w_{min}, w_{max}]`. :math:`\theta` lives in the
+    postsynaptic population (one per neuron and projection).
+    """
+
+    kind: ClassVar[str] = "rate"
+    probeable: ClassVar[tuple[str, ...]] = ("w",)
+    eta: Any = "1 Hz"
+    tau_theta: Any = "100 ms"
+    y0: Any = 1.0
+    theta_init: Any = 0.0
+    w_min: Any = 0.0
+    w_max: Any = 1e9
+    update_interval: Any = None
+
+    def __post_init__(self):
+        set_field(self, "eta", quantity("BCM", "eta", self.eta, Hz, positive=True))
+        set_field(self, "tau_theta", quantity("BCM", "tau_theta", self.tau_theta, ms, positive=True))
+        set_field(self, "y0", number("BCM", "y0", self.y0, positive=True))
+        set_field(self, "theta_init", number("BCM", "theta_init", self.theta_init, nonnegative=True))
+        set_field(self, "update_interval", quantity("BCM", "update_interval", self.update_interval, ms,
+                                                    positive=True, allow_none=True))
+        _bounds(self, "BCM")
+
+
+# --------------------------------------------------------------------------- spike rules
+
+def _stdp_common(obj, owner: str) -> None:
+    set_field(obj, "A_plus", number(owner, "A_plus", obj.A_plus, nonnegative=True))
+    set_field(obj, "A_minus", number(owner, "A_minus", obj.A_minus, nonnegative=True))
+    set_field(obj, "tau_plus", quantity(owner, "tau_plus", obj.tau_plus, ms, positive=True))
+    set_field(obj, "tau_minus", quantity(owner, "tau_minus", obj.tau_minus, ms, positive=True))
+    set_field(obj, "bounds", choice(owner, "bounds", obj.bounds, ("hard", "soft")))
+    _bounds(obj, owner)
+
+
+@register_rule("stdp")
+@dataclass(frozen=True)
+class PairSTDP(Rule):
+    r"""Pair-based STDP with all-to-all spike interactions (Song, Miller & Abbott 2000).
+
+    For a pair with :math:`\Delta t = t_{post} - t_{pre}`:
+
+    .. math::
+        \Delta w = A_+ e^{-\Delta t/\tau_+} \ (\Delta t > 0), \qquad
+        \Delta w = -A_- e^{\Delta t/\tau_-} \ (\Delta t < 0)
+
+    ``bounds="hard"``: additive, clipped to :math:`[w_{min}, w_{max}]`.
+    ``bounds="soft"`` (multiplicative): potentiation scaled by :math:`(w_{max}-w)`,
+    depression by :math:`(w - w_{min})` (van Rossum et al. 2000).
+    """
+
+    kind: ClassVar[str] = "spike"
+    probeable: ClassVar[tuple[str, ...]] = ("w", "apre", "apost")
+    A_plus: Any = 0.01
+    A_minus: Any = 0.0105
+    tau_plus: Any = "20 ms"
+    tau_minus: Any = "20 ms"
+    bounds: str = "hard"
+    w_min: Any = 0.0
+    w_max: Any = 1.0
+
+    def __post_init__(self):
+        _stdp_common(self, type(self).__name__)
+
+    @classmethod
+    def song_abbott(cls) -> "PairSTDP":
+        """Song, Miller & Abbott (2000): A+ = 0.005, A-/A+ = 1.05, tau = 20 ms."""
+        return cls(A_plus=0.005, A_minus=0.005 * 1.05, tau_plus="20 ms", tau_minus="20 ms")
+
+    @classmethod
+    def bi_poo(cls) -> "PairSTDP":
+        """Fit to Bi & Poo (1998) as in van Rossum et al. (2000): tau+ = 16.8 ms, tau- = 33.7 ms."""
+        return cls(A_plus=0.0096, A_minus=0.0053, tau_plus="16.8 ms", tau_minus="33.7 ms")
+
+
+@register_rule("nearest_stdp")
+@dataclass(frozen=True)
+class NearestSTDP(PairSTDP):
+    r"""Nearest-neighbour pair STDP (symmetric nearest-spike interaction, Morrison et al. 2008).
+
+    Same window as :class:`PairSTDP`, but each spike interacts only with the
+    nearest spike of the other neuron: the traces are reset to 1 instead of
+    incremented.
+    """
+
+
+@register_rule("triplet_stdp")
+@dataclass(frozen=True)
+class TripletSTDP(Rule):
+    r"""Triplet STDP (Pfister & Gerstner 2006).
+
+    Presynaptic traces :math:`r_1` (:math:`\tau_+`), :math:`r_2` (:math:`\tau_x`);
+    postsynaptic traces :math:`o_1` (:math:`\tau_-`), :math:`o_2` (:math:`\tau_y`).
+
+    .. math::
+        \text{pre spike: } w \leftarrow w - o_1 (A_2^- + A_3^- r_2), \qquad
+        \text{post spike: } w \leftarrow w + r_1 (A_2^+ + A_3^+ o_2)
+
+    with :math:`r_2`, :math:`o_2` taken just before their own increment. With
+    ``nearest=True`` traces saturate at 1 (nearest-spike interaction).
+    """
+
+    kind: ClassVar[str] = "spike"
+    probeable: ClassVar[tuple[str, ...]] = ("w", "r1", "r2", "o1", "o2")
+    tau_plus: Any = "16.8 ms"
+    tau_minus: Any = "33.7 ms"
+    tau_x: Any = "101 ms"
+    tau_y: Any = "125 ms"
+    A2_plus: Any = 5e-10
+    A3_plus: Any = 6.2e-3
+    A2_minus: Any = 7e-3
+    A3_minus: Any = 2.3e-4
+    nearest: bool = False
+    w_min: Any = 0.0
+    w_max: Any = 1e9
+
+    def __post_init__(self):
+        o = "TripletSTDP"
+        for f in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
+            set_field(self, f, quantity(o, f, getattr(self, f), ms, positive=True))
+        for f in ("A2_plus", "A3_plus", "A2_minus", "A3_minus"):
+            set_field(self, f, number(o, f, getattr(self, f), nonnegative=True))
+        if not isinstance(self.nearest, bool):
+            raise ConfigError(f"{o}.nearest", self.nearest, "true or false")
+        _bounds(self, o)
+
+    @classmethod
+    def visual_cortex(cls, **kw) -> "TripletSTDP":
+        """Visual cortex data (Sjöström et al. 2001), all-to-all fit, Pfister & Gerstner (2006) Table 4."""
+        return cls(tau_plus="16.8 ms", tau_minus="33.7 ms", tau_x="101 ms", tau_y="125 ms",
+                   A2_plus=5e-10, A3_plus=6.2e-3, A2_minus=7e-3, A3_minus=2.3e-4, nearest=False, **kw)
+
+    @classmethod
+    def visual_cortex_nearest(cls, **kw) -> "TripletSTDP":
+        """Visual cortex data, nearest-spike fit, Pfister & Gerstner (2006) Table 4."""
+        return cls(tau_plus="16.8 ms", tau_minus="33.7 ms", tau_x="714 ms", tau_y="40 ms",
+                   A2_plus=8.8e-11, A3_plus=5.3e-2, A2_minus=6.6e-3, A3_minus=3.1e-3, nearest=True, **kw)
+
+    @classmethod
+    def hippocampal(cls, **kw) -> "TripletSTDP":
+        """Hippocampal culture data (Wang et al. 2005), all-to-all fit, Pfister & Gerstner (2006) Table 4."""
+        return cls(tau_plus="16.8 ms", tau_minus="33.7 ms", tau_x="946 ms", tau_y="27 ms",
+                   A2_plus=6.1e-3, A3_plus=6.7e-3, A2_minus=1.6e-3, A3_minus=1.4e-3, nearest=False, **kw)
+
+
+@register_rule("reward_stdp")
+@dataclass(frozen=True)
+class RewardSTDP(Rule):
+    r"""Reward-modulated STDP (Izhikevich 2007; Frémaux & Gerstner 2016).
+
+    Pair-STDP events do not change the weight directly; they feed an eligibility
+    trace :math:`c`, and a neuromodulator concentration :math:`d` (driven by the
+    network's named ``modulator``) gates its conversion into weight change:
+
+    .. math::
+        \tau_c \dot c = -c + \text{STDP}(\Delta t)\,\delta(t - t_{spike}), \qquad
+        \dot w = \eta\, c\, d, \qquad \tau_d \dot d = -d + \textstyle\sum_k a_k \delta(t - t^{reward}_k)
+    """
+
+    kind: ClassVar[str] = "spike"
+    requires: ClassVar[frozenset[str]] = frozenset({"modulator"})
+    probeable: ClassVar[tuple[str, ...]] = ("w", "c")
+    modulator: str = "reward"
+    A_plus: Any = 1.0
+    A_minus: Any = 1.05
+    tau_plus: Any = "20 ms"
+    tau_minus: Any = "20 ms"
+    tau_c: Any = "1 s"
+    eta: Any = "1 Hz"
+    w_min: Any = 0.0
+    w_max: Any = 1.0
+
+    def __post_init__(self):
+        o = "RewardSTDP"
+        if not isinstance(self.modulator, str) or not self.modulator:
+            raise ConfigError(f"{o}.modulator", self.modulator, "the name of a modulator of the network")
+        set_field(self, "A_plus", number(o, "A_plus", self.A_plus, nonnegative=True))
+        set_field(self, "A_minus", number(o, "A_minus", self.A_minus, nonnegative=True))
+        set_field(self, "tau_plus", quantity(o, "tau_plus", self.tau_plus, ms, positive=True))
+        set_field(self, "tau_minus", quantity(o, "tau_minus", self.tau_minus, ms, positive=True))
+        set_field(self, "tau_c", quantity(o, "tau_c", self.tau_c, ms, positive=True))
+        set_field(self, "eta", quantity(o, "eta", self.eta, Hz, positive=True))
+        _bounds(self, o)
+
+
+# --------------------------------------------------------------------------- homeostasis
+
+class Homeostasis(Spec):
+    """Base of homeostatic helpers attached to a projection (``Projection.homeostasis``)."""
+
+
+@dataclass(frozen=True)
+class WeightNormalization(Homeostasis):
+    r"""Divisive normalisation of each neuron's incoming weights (Diehl & Cook 2015).
+
+    Every ``interval``: :math:`w_{ij} \leftarrow w_{ij}\, \text{total} / \sum_j w_{ij}`.
+    """
+
+    total: Any = 78.0
+    interval: Any = "100 ms"
+
+    def __post_init__(self):
+        set_field(self, "total", number("WeightNormalization", "total", self.total, positive=True))
+        set_field(self, "interval", quantity("WeightNormalization", "interval", self.interval, ms, positive=True))
+
+
+@dataclass(frozen=True)
+class SynapticScaling(Homeostasis):
+    r"""Multiplicative synaptic scaling towards a target firing rate (Turrigiano 2008; van Rossum 2000).
+
+    A postsynaptic rate estimate :math:`a` (:math:`\tau_a \dot a = -a`, :math:`a \leftarrow a + 1/\tau_a` at a
+    spike) drives :math:`\dot w = w\,(\nu_{target} - a) / (\nu_{target}\,\tau_s)`, applied every ``interval``.
+    """
+
+    target_rate: Any = "5 Hz"
+    tau_rate: Any = "1 s"
+    tau_scaling: Any = "10 s"
+    interval: Any = "10 ms"
+
+    def __post_init__(self):
+        o = "SynapticScaling"
+        set_field(self, "target_rate", quantity(o, "target_rate", self.target_rate, Hz, positive=True))
+        set_field(self, "tau_rate", quantity(o, "tau_rate", self.tau_rate, ms, positive=True))
+        set_field(self, "tau_scaling", quantity(o, "tau_scaling", self.tau_scaling, ms, positive=True))
+        set_field(self, "interval", quantity(o, "interval", self.interval, ms, positive=True))
