@@ -1,2 +1,43 @@
-"""bioplaus: biologically plausible learning on Brian2 backends, compared with backpropagation."""
+"""bioplaus: biologically plausible learning on Brian2 backends, compared with backpropagation.
+
+The public API is importable from the top level. Names are loaded lazily, so the
+numpy-only parts (the comparison harness) do not import Brian2.
+"""
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # errors
+    "BioplausError": "errors", "ConfigError": "errors", "BackendUnavailable": "errors",
+    "DataError": "errors", "DivergedError": "errors",
+    # spec
+    "NetworkSpec": "spec", "Population": "spec", "Projection": "spec", "Modulator": "spec", "Monitor": "spec",
+    "LIF": "spec", "AdEx": "spec", "Izhikevich": "spec", "RateUnit": "spec", "AdaptiveThreshold": "spec",
+    "PoissonInput": "spec", "SpikeTrains": "spec", "SampleSequence": "spec",
+    "Rule": "spec", "Static": "spec", "Hebb": "spec", "Oja": "spec", "BCM": "spec", "PairSTDP": "spec",
+    "NearestSTDP": "spec", "TripletSTDP": "spec", "RewardSTDP": "spec", "WeightNormalization": "spec",
+    "SynapticScaling": "spec", "RULES": "spec", "register_rule": "spec",
+    # build / run
+    "build_network": "build", "BuiltNetwork": "build", "register": "build.registry",
+    "simulate": "simulate", "SimResult": "simulate",
+    "session": "backends", "availability": "backends", "BACKENDS": "backends",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'bioplaus' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
