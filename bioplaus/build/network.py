@@ -218,7 +218,9 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
     params["weight_scale"] = proj.weight_scale
     equations = list(code.equations)
     on_pre = list(code.on_pre)
-    if post_pop.kind == "rate":
+    if post_pop.is_input:
+        pass  # protocol synapse onto imposed spike trains: plasticity only, no transmission
+    elif post_pop.kind == "rate":
         equations.append(f"{rate_input_name(proj.name)}_post = weight_scale*w*r_pre : 1 (summed)")
     else:
         g = "g_e" if proj.receptor == "exc" else "g_i"

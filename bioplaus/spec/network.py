@@ -244,8 +244,9 @@ class NetworkSpec(Spec):
                 raise ConfigError(f"{owner}.{end}", n, "the name of a population: " + ", ".join(pops)
                                   + did_you_mean(n, pops))
         pre, post = pops[p.pre], pops[p.post]
-        if post.is_input:
-            raise ConfigError(f"{owner}.post", p.post, "a neuron population (inputs cannot receive projections)")
+        if post.is_input and not (isinstance(post.model, SpikeTrains) and p.rule.kind == "spike"):
+            raise ConfigError(f"{owner}.post", p.post, "a neuron population (inputs cannot receive projections; "
+                              "only a spike-rule projection onto SpikeTrains, a plasticity protocol, can)")
         if p.rule.kind != "any":
             for end, pop in (("pre", pre), ("post", post)):
                 if pop.kind != p.rule.kind:
@@ -255,7 +256,10 @@ class NetworkSpec(Spec):
         if pre.kind != post.kind:
             raise ConfigError(f"{owner}.pre", p.pre, f"a {post.kind}-based population to match post "
                                                      f"{p.post!r} (got {pre.kind}-based)")
-        if post.kind == "spike":
+        if post.is_input:
+            # plasticity protocol: post spikes are imposed, nothing is transmitted
+            set_field(p, "weight_scale", 0.0)
+        elif post.kind == "spike":
             unit = post.model.receptor_unit()
             if p.weight_scale is None:
                 raise ConfigError(f"{owner}.weight_scale", None, f"a quantity in {unit_name(unit)} "

@@ -1,0 +1,174 @@
+"""Model files: TOML experiments, validated before anything is built.
+
+A model file names an experiment and its parameters::
+
+    experiment = "oja"          # a registered experiment (bioplaus list)
+    description = "..."
+    backend = "numpy"           # numpy | cython | cpp | cuda
+    seed = 1
+    [params]                    # the experiment's validated Params
+    dims = 5
+    eta = "0.5 Hz"
+
+Overrides from the command line (``--set params.eta="1 Hz"``) are parsed as TOML
+values, never evaluated as Python; a value that is not valid TOML is taken as a
+string (so ``--set params.eta=1Hz`` and ``--set 'params.eta="1 Hz"'`` both work
+where the field accepts a quantity string).
+"""
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backends import BACKENDS
+from .errors import ConfigError, did_you_mean
+
+__all__ = ["ModelConfig", "load_model", "model_from_dict", "parse_override", "apply_overrides", "parse_value",
+           "find_model"]
+
+TOP_LEVEL = ("experiment", "description", "backend", "seed", "threads", "data_dir", "params")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+
+
+@dataclass
+class ModelConfig:
+    """A resolved model file: experiment, validated params, backend, seed."""
+
+    experiment: str
+    params: Any
+    backend: str = "numpy"
+    seed: int = 0
+    threads: int | None = None
+    data_dir: str | None = None
+    description: str = ""
+    source: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # resolved plain mapping (for config.toml)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = copy.deepcopy(self.raw)
+        out.update(experiment=self.experiment, backend=self.backend, seed=self.seed)
+        if self.params is not None:
+            p = self.params.to_dict()
+            p.pop("type", None)
+            out["params"] = p
+        return out
+
+
+def find_model(name_or_path: str) -> Path:
+    """A path, or the name of a model shipped in ``models/`` (``oja`` -> ``models/oja.toml``)."""
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    for base in (Path.cwd() / "models", Path(__file__).resolve().parent.parent / "models"):
+        cand = base / (p.name if p.suffix == ".toml" else f"{p.name}.toml")
+        if cand.exists():
+            return cand
+    raise ConfigError("model", str(name_or_path), "an existing model file or the name of a model in models/"
+                      + did_you_mean(p.stem, [m.stem for m in list_models()]))
+
+
+def list_models() -> list[Path]:
+    seen: dict[str, Path] = {}
+    for base in (Path.cwd() / "models", Path(__file__).resolve().parent.parent / "models"):
+        if base.is_dir():
+            for f in sorted(base.glob("*.toml")):
+                seen.setdefault(f.name, f)
+    return list(seen.values())
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as TOML (``3``, ``0.5``, ``true``, ``[1, 2]``, ``"20 ms"``); else the raw string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``"params.eta=0.5"`` -> ``("params.eta", 0.5)``."""
+    if "=" not in item:
+        raise ConfigError("--set", item, "key.path=value (e.g. params.eta=0.5)")
+    key, _, value = item.partition("=")
+    key = key.strip()
+    if not _KEY.match(key):
+        raise ConfigError("--set", item, "a dotted key path of identifiers before '='")
+    return key, parse_value(value.strip())
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    for key, value in overrides:
+        parts = key.split(".")
+        if parts[0] not in TOP_LEVEL:
+            raise ConfigError(key, value, "a key under " + ", ".join(TOP_LEVEL) + did_you_mean(parts[0], TOP_LEVEL))
+        node = data
+        for p in parts[:-1]:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(key, value, f"a path into a table ({p!r} is a value)")
+            node = nxt
+        node[parts[-1]] = value
+    return data
+
+
+def load_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = (), *, backend: str | None = None,
+               seed: int | None = None) -> ModelConfig:
+    """Read, override and validate a model file. Errors name the file, key path and value."""
+    path = find_model(str(path))
+    src = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", path.name, f"valid TOML ({exc})", source=src) from None
+    except OSError as exc:
+        raise ConfigError("(file)", src, f"a readable file ({exc.strerror})") from None
+    ov = [o if isinstance(o, tuple) else parse_override(o) for o in overrides]
+    try:
+        data = apply_overrides(data, ov)
+    except ConfigError as exc:
+        raise exc.with_source(src) from None
+    if backend is not None:
+        data["backend"] = backend
+    if seed is not None:
+        data["seed"] = seed
+    return model_from_dict(data, source=src)
+
+
+def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelConfig:
+    from .experiments.base import experiment_class
+
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise ConfigError(key, data[key], "a top-level key: " + ", ".join(TOP_LEVEL) + did_you_mean(key, TOP_LEVEL),
+                              source=source)
+    if "experiment" not in data:
+        raise ConfigError("experiment", None, "the name of an experiment (see 'bioplaus list')", source=source)
+    try:
+        cls = experiment_class(data["experiment"])
+    except ConfigError as exc:
+        raise exc.with_source(source) if source else exc from None
+    backend = data.get("backend", "numpy")
+    if backend not in BACKENDS:
+        raise ConfigError("backend", backend, "one of " + ", ".join(BACKENDS) + did_you_mean(str(backend), BACKENDS),
+                          source=source)
+    if backend not in cls.backends:
+        raise ConfigError("backend", backend, f"a backend experiment {cls.name!r} supports: " + ", ".join(cls.backends),
+                          source=source)
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", seed, "an integer >= 0", source=source)
+    threads = data.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
+        raise ConfigError("threads", threads, "an integer >= 0", source=source)
+    params_raw = data.get("params", {})
+    if not isinstance(params_raw, dict):
+        raise ConfigError("params", params_raw, "a table of parameters", source=source)
+    params = cls.Params.from_mapping(params_raw, source=source)
+    return ModelConfig(experiment=cls.name, params=params, backend=backend, seed=seed, threads=threads,
+                       data_dir=data.get("data_dir"), description=str(data.get("description", "")), source=source,
+                       raw={k: v for k, v in data.items() if k != "params"})

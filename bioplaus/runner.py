@@ -1,0 +1,87 @@
+"""Run a model file's experiment and write its results directory.
+
+The resolved configuration and provenance are written before the run starts,
+and every other file as soon as it exists, each atomically, so an interrupted or
+failed run still leaves a readable, traceable directory.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import ModelConfig
+from .errors import BioplausError, DivergedError
+from .experiments.base import ExperimentResult, RunContext, experiment_class
+from .results import atomic_write_text, ensure_dir, provenance, write_csv, write_json, write_npz, write_toml
+
+__all__ = ["run_model", "save_figures"]
+
+
+def save_figures(figures: dict[str, Any], out: Path) -> list[str]:
+    """Save matplotlib figures as ``out/figures/<name>.png`` (atomically) and close them."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .results import atomic_write_bytes
+
+    written = []
+    for name, fig in figures.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        atomic_write_bytes(out / "figures" / f"{name}.png", buf.getvalue())
+        plt.close(fig)
+        written.append(f"figures/{name}.png")
+    return written
+
+
+def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str], None] | None = None,
+              checkpoint_every: int | None = None) -> ExperimentResult:
+    """Run ``config``'s experiment and write ``out/`` (config.toml, metrics.csv, summary.md, arrays.npz,
+    figures/, provenance.json). Raises :class:`BioplausError` on bad input; a diverged run is
+    recorded with its status rather than raised."""
+    out = ensure_dir(out)
+    cls = experiment_class(config.experiment)
+    write_toml(out / "config.toml", config.to_dict())
+    prov = provenance(seed=config.seed, backend=config.backend, experiment=config.experiment,
+                      model_file=config.source, status="running")
+    write_json(out / "provenance.json", prov)
+    ctx = RunContext(backend=config.backend, seed=config.seed, out=out, threads=config.threads,
+                     data_dir=config.data_dir, **({"progress": progress} if progress else {}))
+    t0 = time.perf_counter()
+    try:
+        result = cls().run(config.params, ctx)
+    except DivergedError as exc:
+        result = ExperimentResult(status=f"diverged at {exc.where}", summary=f"**Diverged**: {exc}\n")
+    except BioplausError:
+        prov.update(status="failed (bad input)", wall_time_s=time.perf_counter() - t0)
+        write_json(out / "provenance.json", prov)
+        raise
+    except BaseException as exc:
+        prov.update(status=f"failed: {type(exc).__name__}: {exc}", wall_time_s=time.perf_counter() - t0,
+                    traceback=traceback.format_exc(limit=5))
+        write_json(out / "provenance.json", prov)
+        raise
+    wall = time.perf_counter() - t0
+    import brian2  # noqa: F401  (record its version in provenance when it was used)
+
+    if result.rows:
+        write_csv(out / "metrics.csv", result.rows)
+    if result.arrays:
+        write_npz(out / "arrays.npz", {k: np.asarray(v) for k, v in result.arrays.items()})
+    figs = save_figures(result.figures, out) if result.figures else []
+    header = f"# {config.experiment}: {config.description or cls.description}\n\n" \
+             f"backend `{config.backend}`, seed {config.seed}, status **{result.status}**, wall time {wall:.1f} s\n\n"
+    body = result.summary + ("\n\n" + "\n".join(f"![{Path(f).stem}]({f})" for f in figs) if figs else "")
+    atomic_write_text(out / "summary.md", header + body + "\n")
+    prov = provenance(seed=config.seed, backend=config.backend, experiment=config.experiment,
+                      model_file=config.source, status=result.status, wall_time_s=wall, **result.info)
+    write_json(out / "provenance.json", prov)
+    return result
