@@ -13,7 +13,7 @@ from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, TimedArray, m
 from ..spec.neurons import AdEx, Izhikevich, LIF, PoissonInput, RateUnit, SampleSequence, SpikeTrains
 from .registry import Code, register
 
-__all__ = ["TRANSFER_EXPR", "rate_input_name", "schedule_array"]
+__all__ = ["TRANSFER_EXPR", "rate_input_name", "schedule_array", "frozen_poisson_steps"]
 
 TRANSFER_EXPR = {
     "linear": "u_in",
@@ -42,6 +42,15 @@ def _synaptic_current(model, code: Code, unit: str) -> None:
         code.equations.append("I_syn = g_e - g_i : amp")
 
 
+def _refractory(model, code: Code) -> str:
+    """Equation flag and ``refractory`` argument: clamp ``v`` for ``t_ref`` after a spike (if > 0)."""
+    if float(model.t_ref) > 0:
+        code.refractory = model.t_ref
+        return " (unless refractory)"
+    code.refractory = False
+    return ""
+
+
 def _threshold(model, code: Code, v_th: str) -> None:
     """Fixed threshold, or adaptive :math:`V_{th} + \\theta` (AdaptiveThreshold)."""
     if model.adaptation is None:
@@ -57,14 +66,13 @@ def _threshold(model, code: Code, v_th: str) -> None:
 def build_lif(model: LIF, pop, ctx) -> Code:
     code = Code(method="euler")
     code.equations = [
-        "dv/dt = (g_L*(E_L - v) + I_syn + I_ext)/C_m : volt (unless refractory)",
+        "dv/dt = (g_L*(E_L - v) + I_syn + I_ext)/C_m : volt" + _refractory(model, code),
         "I_ext : amp",
     ]
     code.params.update(C_m=model.C_m, g_L=model.g_L, E_L=model.E_L, V_th=model.V_th, V_reset=model.V_reset)
     _synaptic_current(model, code, "siemens" if model.synapse == "conductance" else "amp")
     _threshold(model, code, "V_th")
     code.reset.insert(0, "v = V_reset")
-    code.refractory = model.t_ref if float(model.t_ref) > 0 else False
     code.init = {"v": model.E_L, "I_ext": model.I_ext}
     return code
 
@@ -74,7 +82,7 @@ def build_adex(model: AdEx, pop, ctx) -> Code:
     code = Code(method="euler")
     code.equations = [
         "dv/dt = (-g_L*(v - E_L) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w_a + I_syn + I_ext)/C_m"
-        " : volt (unless refractory)",
+        " : volt" + _refractory(model, code),
         "dw_a/dt = (a*(v - E_L) - w_a)/tau_w : amp",
         "I_ext : amp",
     ]
@@ -83,7 +91,6 @@ def build_adex(model: AdEx, pop, ctx) -> Code:
     _synaptic_current(model, code, "siemens" if model.synapse == "conductance" else "amp")
     _threshold(model, code, "V_peak")
     code.reset[:0] = ["v = V_reset", "w_a += b"]
-    code.refractory = model.t_ref if float(model.t_ref) > 0 else False
     code.init = {"v": model.E_L, "I_ext": model.I_ext}
     return code
 
@@ -93,16 +100,17 @@ def build_izhikevich(model: Izhikevich, pop, ctx) -> Code:
     code = Code(method="euler")
     code.equations = [
         "dv/dt = (0.04/ms/mV)*v**2 + (5/ms)*v + 140*mV/ms - u + g_e - g_i + I_ext : volt",
-        "du/dt = a_izh*(b_izh*v - u)/ms : volt/second",
+        "du/dt = a_izh*(b_izh*v/ms - u)/ms : volt/second",
         "dg_e/dt = -g_e/tau_e : volt/second",
         "dg_i/dt = -g_i/tau_i : volt/second",
         "I_ext : volt/second",
     ]
-    # the paper's d (mV) is a jump of u, which has units mV/ms here
-    code.params.update(a_izh=model.a, b_izh=model.b, c_izh=model.c, d_izh=model.d / ms,
+    # Time is in ms in the paper, so its u (like dv/dt) is in mV/ms: b*v becomes b*v/ms and the
+    # paper's d = 8 is a jump of u by 8 mV/ms (d is stored in mV, the jump is d_izh/ms).
+    code.params.update(a_izh=model.a, b_izh=model.b, c_izh=model.c, d_izh=model.d,
                        v_peak=model.v_peak, tau_e=model.tau_e, tau_i=model.tau_i)
     _threshold(model, code, "v_peak")
-    code.reset[:0] = ["v = c_izh", "u += d_izh"]
+    code.reset[:0] = ["v = c_izh", "u += d_izh/ms"]
     code.init = {"v": model.c, "u": model.b * model.c / ms, "I_ext": model.I_ext}
     return code
 
@@ -121,6 +129,7 @@ def build_rate_unit(model: RateUnit, pop, ctx) -> Code:
         code.equations.append(f"dr/dt = ({f} - r)/tau : 1")
         code.params["tau"] = model.tau
     code.params.update(gain=model.gain, bias=model.bias)
+    code.init = {"I_ext": model.I_ext}
     return code
 
 
@@ -137,9 +146,28 @@ def build_poisson(model: PoissonInput, pop, ctx):
     nsteps = int(round(duration / dt))
     rng = ctx.rng(f"poisson:{pop.name}")
     p = np.clip(np.asarray(rates, dtype=float) * dt, 0, 1)
-    spikes = rng.random((nsteps, pop.size)) < p
-    steps, idx = np.nonzero(spikes)
+    steps, idx = frozen_poisson_steps(p, nsteps, rng)
     return SpikeGeneratorGroup(pop.size, idx, steps * dt * second, dt=ctx.spec.dt, name=pop.name)
+
+
+def frozen_poisson_steps(p: np.ndarray, nsteps: int, rng: np.random.Generator, chunk_bytes: int = 1 << 25):
+    """Time steps and unit indices of Bernoulli(``p[unit]``) spikes in each of ``nsteps`` steps.
+
+    Drawn in blocks of time steps (same random stream as one ``rng.random((nsteps, n))``
+    draw), so long runs with many units do not need an ``nsteps x n`` array.
+    """
+    p = np.asarray(p, dtype=float)
+    n = p.size
+    rows = max(1, chunk_bytes // (8 * max(n, 1)))
+    steps, idx = [], []
+    for start in range(0, nsteps, rows):
+        block = rng.random((min(rows, nsteps - start), n)) < p
+        s, i = np.nonzero(block)
+        steps.append(s + start)
+        idx.append(i)
+    if not steps:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(steps), np.concatenate(idx)
 
 
 @register(SpikeTrains)

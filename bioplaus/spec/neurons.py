@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 import numpy as np
 from brian2 import Hz, amp, ms, mV, nA, nS, pF, second, siemens, volt
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from .params import Spec, choice, number, quantity, set_field
 
 __all__ = [
     "NeuronModel", "InputModel", "AdaptiveThreshold", "LIF", "AdEx", "Izhikevich", "RateUnit",
-    "PoissonInput", "SpikeTrains", "SampleSequence", "TRANSFER_FUNCTIONS",
+    "PoissonInput", "SpikeTrains", "SampleSequence", "TRANSFER_FUNCTIONS", "NEURONS", "INPUTS", "neuron_class",
 ]
 
 TRANSFER_FUNCTIONS = ("linear", "relu", "tanh", "sigmoid")
@@ -29,10 +29,17 @@ class NeuronModel(Spec):
     """Base of neuron models. ``kind`` is ``"spike"`` or ``"rate"``."""
 
     kind: ClassVar[str] = "spike"
+    _probeable: ClassVar[tuple[str, ...]] = ()
 
     def receptor_unit(self):
         """Unit of ``g_e``/``g_i`` (what an incoming spike increments)."""
         raise NotImplementedError
+
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        """Variables a :class:`~bioplaus.spec.network.Monitor` can record (besides ``"spikes"``)."""
+        extra = ("theta",) if getattr(self, "adaptation", None) is not None else ()
+        return self._probeable + extra
 
 
 class InputModel(Spec):
@@ -43,6 +50,11 @@ class InputModel(Spec):
     def size(self) -> int | None:
         """Number of units implied by the input's data (``None``: taken from the population)."""
         return None
+
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        """Variables a :class:`~bioplaus.spec.network.Monitor` can record (besides ``"spikes"``)."""
+        return ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ class LIF(NeuronModel):
     E_i: Any = "-80 mV"
     I_ext: Any = "0 nA"
     adaptation: AdaptiveThreshold | None = None
+    _probeable: ClassVar[tuple[str, ...]] = ("v", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
         n = "LIF"
@@ -159,6 +172,7 @@ class AdEx(NeuronModel):
     E_i: Any = "-80 mV"
     I_ext: Any = "0 nA"
     adaptation: AdaptiveThreshold | None = None
+    _probeable: ClassVar[tuple[str, ...]] = ("v", "w_a", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
         n = "AdEx"
@@ -183,19 +197,19 @@ class AdEx(NeuronModel):
 
     @classmethod
     def tonic(cls) -> "AdEx":
-        """Tonic spiking (Naud et al. 2008, Table 1)."""
+        """Tonic spiking (Naud et al. 2008, Table 1; the paper drives it with a 500 pA step)."""
         return cls(C_m=200 * pF, g_L=10 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=30 * ms,
                    a=2 * nS, b=0 * nA, V_reset=-58 * mV, V_peak=0 * mV)
 
     @classmethod
     def adapting(cls) -> "AdEx":
-        """Spike-frequency adaptation (Naud et al. 2008, Table 1)."""
+        """Spike-frequency adaptation (Naud et al. 2008, Table 1; 500 pA step): ISIs lengthen."""
         return cls(C_m=200 * pF, g_L=12 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=300 * ms,
                    a=2 * nS, b=0.06 * nA, V_reset=-58 * mV, V_peak=0 * mV)
 
     @classmethod
     def bursting(cls) -> "AdEx":
-        """Initial bursting (Naud et al. 2008, Table 1)."""
+        """Initial bursting (Naud et al. 2008, Table 1; 400 pA step): a burst, then tonic spikes."""
         return cls(C_m=130 * pF, g_L=18 * nS, E_L=-58 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=150 * ms,
                    a=4 * nS, b=0.12 * nA, V_reset=-50 * mV, V_peak=0 * mV)
 
@@ -208,7 +222,11 @@ class Izhikevich(NeuronModel):
         \dot v = 0.04 v^2/\mathrm{mV} + 5 v + 140\,\mathrm{mV} - u + I, \qquad \dot u = a (b v - u)
 
     (time in ms). Spike when :math:`v \geq v_{peak}`; then :math:`v \leftarrow c`, :math:`u \leftarrow u + d`.
-    Synaptic input ``g_e``/``g_i`` is in mV/ms (current-based).
+    As in the paper, :math:`u`, the input and the synaptic input ``g_e``/``g_i`` are in
+    mV/ms (current-based); ``a`` and ``b`` are the paper's numbers (per ms), ``c`` and
+    ``d`` are given in mV and ``d`` is a jump of :math:`u` by ``d``/ms (the paper's
+    ``d = 8``). :math:`v` starts at ``c`` and :math:`u` at ``b*c``/ms. The presets
+    respond to ``I_ext = "10 mV/ms"`` as in Izhikevich (2003), Fig. 2.
     """
 
     a: Any = 0.02
@@ -223,6 +241,7 @@ class Izhikevich(NeuronModel):
     E_e: Any = "0 mV"
     E_i: Any = "-80 mV"
     adaptation: AdaptiveThreshold | None = None
+    _probeable: ClassVar[tuple[str, ...]] = ("v", "u", "g_e", "g_i", "I_ext")
 
     def __post_init__(self):
         n = "Izhikevich"
@@ -241,18 +260,22 @@ class Izhikevich(NeuronModel):
 
     @classmethod
     def regular_spiking(cls) -> "Izhikevich":
+        """Regular spiking (RS) excitatory cell: spike-frequency adaptation."""
         return cls(a=0.02, b=0.2, c=-65 * mV, d=8 * mV)
 
     @classmethod
     def fast_spiking(cls) -> "Izhikevich":
+        """Fast spiking (FS) inhibitory cell: high-frequency tonic firing, little adaptation."""
         return cls(a=0.1, b=0.2, c=-65 * mV, d=2 * mV)
 
     @classmethod
     def chattering(cls) -> "Izhikevich":
+        """Chattering (CH): repeated high-frequency bursts."""
         return cls(a=0.02, b=0.2, c=-50 * mV, d=2 * mV)
 
     @classmethod
     def intrinsically_bursting(cls) -> "Izhikevich":
+        """Intrinsically bursting (IB): an initial burst, then single spikes."""
         return cls(a=0.02, b=0.2, c=-55 * mV, d=4 * mV)
 
 
@@ -263,15 +286,18 @@ class RateUnit(NeuronModel):
     .. math:: \tau \dot r = -r + f(\text{gain}\,(\textstyle\sum_p I_p + I_{ext}) + \text{bias})
 
     or, with ``tau=None``, the instantaneous :math:`r = f(\cdot)`. :math:`I_p` is the
-    summed input :math:`\sum_j w_{ij} r_j` of incoming projection :math:`p`.
+    summed input :math:`\sum_j w_{ij} r_j` of incoming projection :math:`p`; ``I_ext`` a
+    constant external input (dimensionless, like ``r``).
     ``transfer`` is one of ``linear``, ``relu``, ``tanh``, ``sigmoid``.
     """
 
     kind: ClassVar[str] = "rate"
+    _probeable: ClassVar[tuple[str, ...]] = ("r", "u_in", "I_ext")
     tau: Any = "10 ms"
     transfer: str = "linear"
     gain: Any = 1.0
     bias: Any = 0.0
+    I_ext: Any = 0.0
 
     def __post_init__(self):
         n = "RateUnit"
@@ -279,6 +305,7 @@ class RateUnit(NeuronModel):
         set_field(self, "transfer", choice(n, "transfer", self.transfer, TRANSFER_FUNCTIONS))
         set_field(self, "gain", number(n, "gain", self.gain))
         set_field(self, "bias", number(n, "bias", self.bias))
+        set_field(self, "I_ext", number(n, "I_ext", self.I_ext))
 
     def receptor_unit(self):
         return None
@@ -335,6 +362,10 @@ class PoissonInput(InputModel):
 
     def size(self):
         return len(self.rates) if np.ndim(self.rates) == 1 else None
+
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        return () if self.frozen else ("rates",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -411,6 +442,10 @@ class SampleSequence(InputModel):
     def kind(self) -> str:  # type: ignore[override]
         return "rate" if self.encoding == "rate" else "spike"
 
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        return ("r",) if self.encoding == "rate" else ("rate",)
+
     def size(self):
         return int(self.samples.shape[1])
 
@@ -422,3 +457,36 @@ class SampleSequence(InputModel):
     def duration(self):
         """Time needed to present every sample once."""
         return self.samples.shape[0] * self.window
+
+
+# --------------------------------------------------------------------------- names for model files
+
+#: neuron models by the name a model file uses
+NEURONS: dict[str, type] = {"lif": LIF, "adex": AdEx, "izhikevich": Izhikevich, "rate": RateUnit}
+#: input populations by the name a model file uses
+INPUTS: dict[str, type] = {"poisson": PoissonInput, "spike_trains": SpikeTrains, "samples": SampleSequence}
+
+
+def neuron_class(name: str, *, inputs: bool = True) -> type:
+    """The class of a population model named in a model file.
+
+    ``name`` is a key of :data:`NEURONS` or (with ``inputs=True``) :data:`INPUTS`, or a
+    class name; case does not matter.
+
+    >>> neuron_class("LIF").__name__
+    'LIF'
+    >>> neuron_class("adexp")
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: model = 'adexp': expected one of adex, izhikevich, lif, rate, poisson, samples, spike_trains (did you mean 'adex'?)
+    """
+    table = {**NEURONS, **(INPUTS if inputs else {})}
+    if isinstance(name, str):
+        key = name.strip().lower()
+        if key in table:
+            return table[key]
+        for cls in table.values():
+            if cls.__name__.lower() == key:
+                return cls
+    names = sorted(NEURONS) + (sorted(INPUTS) if inputs else [])
+    raise ConfigError("model", name, "one of " + ", ".join(names) + did_you_mean(str(name).lower(), names))
