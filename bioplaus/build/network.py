@@ -102,7 +102,7 @@ def _initial_weights(proj: Projection, i, j, rng) -> np.ndarray:
 def _merge(a: Code, b: Code) -> Code:
     for f in ("equations", "on_pre", "on_post", "run_regularly", "post_equations", "post_reset", "reset"):
         getattr(a, f).extend(getattr(b, f))
-    for f in ("params", "init", "post_params", "post_init", "namespace"):
+    for f in ("params", "init", "post_params", "post_init", "namespace", "summed_when"):
         getattr(a, f).update(getattr(b, f))
     return a
 
@@ -226,7 +226,11 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
         g = "g_e" if proj.receptor == "exc" else "g_i"
         on_pre.insert(0, f"{g}_post += weight_scale*w")
     model = "\n".join(equations + declare_params(params))
-    kw: dict[str, Any] = dict(method=code.method, name=proj.name, namespace=dict(code.namespace))
+    # subexpressions of pre/post (e.g. r = scale*stimulus(t, i)) are evaluated inside the synapses' code,
+    # so their external names must resolve here too
+    namespace = {**(getattr(built.groups[proj.pre], "namespace", None) or {}),
+                 **(getattr(built.groups[proj.post], "namespace", None) or {}), **code.namespace}
+    kw: dict[str, Any] = dict(method=code.method, name=proj.name, namespace=namespace)
     if on_pre:
         kw["on_pre"] = "\n".join(on_pre)
     if code.on_post:
@@ -243,4 +247,6 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
         setattr(s, var, val)
     for k, (stmt, dt, when) in enumerate(code.run_regularly):
         s.run_regularly(stmt, dt=dt, when=when, name=f"{proj.name}_update{k}")
+    for var, when in code.summed_when.items():  # summed just before the updates that read the sum
+        s.summed_updaters[var].when = when
     return s
