@@ -55,6 +55,9 @@ class Code:
 
     ``params`` are declared as ``(shared, constant)`` variables and set after the
     group is created; ``init`` holds initial values of state variables.
+    ``summed_when`` moves the update of a ``(summed)`` variable (keyed as written in
+    the equation, e.g. ``w_sum_ff_post``) to another schedule slot; by default Brian2
+    sums at the start of the ``groups`` slot, before the synapses change ``w``.
     """
 
     equations: list[str] = field(default_factory=list)
@@ -72,6 +75,7 @@ class Code:
     post_init: dict[str, Any] = field(default_factory=dict)
     post_reset: list[str] = field(default_factory=list)
     namespace: dict[str, Any] = field(default_factory=dict)
+    summed_when: dict[str, str] = field(default_factory=dict)
 
     def model(self) -> str:
         return "\n".join(self.equations + declare_params(self.params))

@@ -136,6 +136,8 @@ def build_weight_normalization(h: WeightNormalization, proj, ctx) -> Code:
     code = Code(equations=[f"w_sum_{p}_post = w : 1 (summed)"])
     code.params["norm_total"] = h.total
     code.post_equations = [f"w_sum_{p} : 1"]
+    # the sum must be taken after this step's plasticity, right before it is used
+    code.summed_when[f"w_sum_{p}_post"] = "end"
     code.run_regularly.append((f"w = w*norm_total/(w_sum_{p}_post + 1e-12)", h.interval, "end"))
     return code
 
