@@ -44,7 +44,7 @@ def collect() -> dict[str, list[tuple[str, str]]]:
     out["models"] = models
     out["experiments"] = [(n, c.description or _first_line(c.__doc__)) for n, c in sorted(EXPERIMENTS.items())]
     out["rules"] = [(n, _first_line(c.__doc__)) for n, c in sorted(RULES.items())]
-    harness_rules = _optional("bioplaus.harness", "RULES") or _optional("bioplaus.reference.credit", "RULES")
+    harness_rules = _optional("bioplaus.reference.credit", "CREDIT_RULES")
     out["harness-rules"] = [(n, _first_line(getattr(c, "__doc__", ""))) for n, c in sorted(dict(harness_rules).items())]
     neurons = {**_optional("bioplaus.spec.neurons", "NEURONS"), **_optional("bioplaus.spec.neurons", "INPUTS")}
     out["neurons"] = [(n, _first_line(c.__doc__)) for n, c in sorted(neurons.items())]
