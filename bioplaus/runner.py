@@ -42,6 +42,17 @@ def save_figures(figures: dict[str, Any], out: Path) -> list[str]:
     return written
 
 
+def _compiler_flags(backend: str, threads: int | None) -> dict[str, Any]:
+    """Code-generation settings a result depends on (Brian2 preferences in force)."""
+    from brian2 import prefs
+
+    flags: dict[str, Any] = {"backend": backend, "codegen.target": prefs.codegen.target,
+                             "extra_compile_args_gcc": list(prefs.codegen.cpp.extra_compile_args_gcc)}
+    if backend in ("cpp", "cuda"):
+        flags["openmp_threads"] = int(threads or 0)
+    return flags
+
+
 def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str], None] | None = None,
               checkpoint_every: int | None = None) -> ExperimentResult:
     """Run ``config``'s experiment and write ``out/`` (config.toml, metrics.csv, summary.md, arrays.npz,
@@ -70,7 +81,7 @@ def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str],
         write_json(out / "provenance.json", prov)
         raise
     wall = time.perf_counter() - t0
-    import brian2  # noqa: F401  (record its version in provenance when it was used)
+    result.info.setdefault("compiler_flags", _compiler_flags(config.backend, config.threads))
 
     if result.rows:
         write_csv(out / "metrics.csv", result.rows)
