@@ -207,3 +207,45 @@ def test_triplet_stdp_matches_oracle():
     dw = dict(zip(cases, r["trip.w"] - 1.0))
     assert dw[(1.0, -0.010, 2)] < 0 and dw[(50.0, -0.010, 60)] > 0
     assert dw[(10.0, 0.010, 20)] > 0 and dw[(50.0, 0.010, 60)] > dw[(20.0, 0.010, 40)] > 0
+
+
+# --------------------------------------------------------------------------- user-defined rules
+
+def test_custom_spike_rule_runs():
+    """A rule defined outside the package: spec class, name, builder, and it runs."""
+    from dataclasses import dataclass
+    from typing import Any, ClassVar
+
+    from bioplaus.build.registry import Code, register
+    from bioplaus.spec.params import number, set_field
+    from bioplaus.spec.rules import Rule, make_rule, register_rule
+
+    @register_rule("test_pre_decay")
+    @dataclass(frozen=True)
+    class PreDecay(Rule):
+        r"""Every presynaptic spike shrinks the weight: :math:`w \leftarrow (1 - \beta) w`."""
+
+        kind: ClassVar[str] = "spike"
+        beta: Any = 0.1
+
+        def __post_init__(self):
+            set_field(self, "beta", number("PreDecay", "beta", self.beta, low=0.0, high=1.0))
+
+    @register(PreDecay)
+    def build_pre_decay(rule, proj, ctx):
+        return Code(equations=["w : 1"], params={"beta": rule.beta}, on_pre=["w = (1 - beta)*w"])
+
+    pre = [[0.01, 0.02, 0.03], [0.01], []]
+    post = [[0.05], [0.05], [0.05]]
+    r = simulate(forced_pairs(pre, post, {"ff": make_rule("test_pre_decay", beta=0.2)}, w_init=0.5), "numpy")
+    np.testing.assert_allclose(r["ff.w"], 0.5 * 0.8 ** np.array([3, 1, 0]), rtol=1e-12)
+
+
+def test_adding_a_rule_example_in_the_builders_docstring():
+    """The walkthrough at the top of bioplaus.build.rules runs as written."""
+    import doctest
+
+    import bioplaus.build.rules as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 10 and result.failed == 0

@@ -1,10 +1,58 @@
-"""Plasticity rule builders: each returns the :class:`Code` a rule contributes.
+r"""Plasticity rule builders: each returns the :class:`Code` a rule contributes.
 
 Equations use the spec's field names (``tau_plus``, ``A2_plus``, ``eta``...) as
 ``(shared, constant)`` synaptic variables, so a compiled binary can be rerun with
 new values. Variables a rule adds to the postsynaptic group carry the
 projection's name as a suffix (``theta_ff``) so several projections can share a
 target. The same mathematics in numpy is :mod:`bioplaus.reference.plasticity`.
+
+Adding a rule
+-------------
+A rule is a frozen dataclass deriving from :class:`~bioplaus.spec.rules.Rule` that
+validates its parameters (with units), registered by name for model files, plus a
+builder registered for its type that returns the :class:`Code` it adds to the
+synapses. Anti-Hebbian learning, :math:`\dot w = -\eta\, r^{pre} r^{post}`:
+
+>>> from dataclasses import dataclass
+>>> from typing import Any, ClassVar
+>>> from brian2 import Hz
+>>> from bioplaus.build.registry import Code, register
+>>> from bioplaus.spec.params import quantity, set_field
+>>> from bioplaus.spec.rules import Rule, register_rule, rule_class
+>>> @register_rule("anti_hebb")
+... @dataclass(frozen=True)
+... class AntiHebb(Rule):
+...     kind: ClassVar[str] = "rate"
+...     eta: Any = "1 Hz"
+...
+...     def __post_init__(self):
+...         set_field(self, "eta", quantity("AntiHebb", "eta", self.eta, Hz, positive=True))
+>>> @register(AntiHebb)
+... def build_anti_hebb(rule, proj, ctx):
+...     code = Code(equations=["w : 1"], params={"eta": rule.eta, "h_update": ctx.spec.dt})
+...     code.run_regularly.append(("w = w - h_update*eta*r_pre*r_post", ctx.spec.dt, "synapses"))
+...     return code
+>>> rule_class("anti_hebb") is AntiHebb
+True
+
+It runs like any built-in rule. Here the projection only learns (``weight_scale=0``),
+so the output rate is the unit's bias, 1, and :math:`w` falls by :math:`\eta\, x\, t`:
+
+>>> from bioplaus.simulate import simulate
+>>> from bioplaus.spec import NetworkSpec, Population, Projection, RateUnit, SampleSequence
+>>> net = NetworkSpec([Population("x", SampleSequence([[1.0, 2.0]], present="100 ms"), 2),
+...                    Population("y", RateUnit(tau=None, bias=1.0), 1)],
+...                   [Projection("ff", "x", "y", rule=AntiHebb(eta="1 Hz"), w_init=0.5, weight_scale=0.0)],
+...                   duration="100 ms")
+>>> simulate(net)["ff.w"].round(6)
+array([0.4, 0.3])
+
+Wrong parameters are reported by name before anything is built:
+
+>>> AntiHebb(eta=1)
+Traceback (most recent call last):
+...
+bioplaus.errors.ConfigError: AntiHebb.eta = 1: expected a quantity in Hz, e.g. '10 Hz' (got no unit)
 """
 from __future__ import annotations
 

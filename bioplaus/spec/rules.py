@@ -12,10 +12,12 @@ pure numpy functions is in :mod:`bioplaus.reference.plasticity` (the test oracle
 Rules are registered by name (:data:`RULES`) so model files can refer to them.
 
 Adding a rule takes a spec class here (or in user code) and one builder function
-registered with :func:`bioplaus.build.registry.register`; see ``README.md``.
+registered with :func:`bioplaus.build.registry.register`; the module docstring of
+:mod:`bioplaus.build.rules` walks through an example.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,7 +28,7 @@ from .params import Spec, choice, number, quantity, set_field
 
 __all__ = [
     "Rule", "Static", "Hebb", "Oja", "BCM", "PairSTDP", "NearestSTDP", "TripletSTDP", "RewardSTDP",
-    "WeightNormalization", "SynapticScaling", "RULES", "register_rule", "rule_class",
+    "WeightNormalization", "SynapticScaling", "RULES", "register_rule", "rule_class", "make_rule",
 ]
 
 RULES: dict[str, type] = {}
@@ -36,8 +38,11 @@ def register_rule(name: str):
     """Class decorator: make a rule spec available to model files under ``name``."""
 
     def deco(cls):
-        if name in RULES and RULES[name] is not cls:
-            raise ValueError(f"rule name {name!r} is already registered to {RULES[name].__name__}")
+        old = RULES.get(name)
+        # a class defined again under the same name (a re-run notebook cell or doctest) replaces itself
+        if old is not None and old is not cls and (old.__module__, old.__qualname__) != (cls.__module__,
+                                                                                          cls.__qualname__):
+            raise ValueError(f"rule name {name!r} is already registered to {old.__module__}.{old.__qualname__}")
         RULES[name] = cls
         cls.rule_name = name
         return cls
@@ -46,10 +51,32 @@ def register_rule(name: str):
 
 
 def rule_class(name: str) -> type:
+    """The rule spec registered under ``name`` (``"stdp"``, ``"oja"``...); unknown names raise ConfigError."""
     try:
         return RULES[name]
-    except KeyError:
-        raise ConfigError("rule", name, "one of " + ", ".join(sorted(RULES)) + did_you_mean(name, RULES)) from None
+    except (KeyError, TypeError):
+        raise ConfigError("rule", name, "one of " + ", ".join(sorted(RULES)) + did_you_mean(str(name), RULES)) from None
+
+
+def make_rule(name: str, **params: Any) -> "Rule":
+    """Create the rule registered under ``name`` from plain parameters (as read from a model file).
+
+    Unknown parameter names raise :class:`ConfigError` naming ``Class.param``:
+
+    >>> make_rule("stdp", tau_plus="16.8 ms").tau_plus
+    16.8 * msecond
+    >>> make_rule("stdp", tau_pluss="16.8 ms")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: PairSTDP.tau_pluss = '16.8 ms': expected a parameter of PairSTDP: ... (did you mean 'tau_plus'?)
+    """
+    cls = rule_class(name)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    for key, value in params.items():
+        if key not in fields:
+            raise ConfigError(f"{cls.__name__}.{key}", value, f"a parameter of {cls.__name__}: " + ", ".join(fields)
+                              + did_you_mean(key, fields))
+    return cls(**params)
 
 
 class Rule(Spec):
