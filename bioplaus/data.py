@@ -145,7 +145,7 @@ def _check_finite(a: np.ndarray, what: str) -> None:
     bad = ~np.isfinite(a)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{what} holds {int(bad.sum())} non-finite value(s); the first is {a[idx]!r} at index {idx}")
+        raise DataError(f"{what} holds {int(bad.sum())} non-finite value(s); the first is {a[idx].item()!r} at index {idx}")
 
 
 def _check_labels(y: np.ndarray, n_classes: int | None, what: str) -> np.ndarray:
@@ -156,7 +156,7 @@ def _check_labels(y: np.ndarray, n_classes: int | None, what: str) -> np.ndarray
             y = y.astype(np.int64)
         else:
             bad = y[~(np.isfinite(y) & (y == np.round(y)))] if np.issubdtype(y.dtype, np.floating) else y[:1]
-            raise DataError(f"{what} must hold integer class labels; found {bad[0]!r} (dtype {y.dtype})")
+            raise DataError(f"{what} must hold integer class labels; found {bad[0].item()!r} (dtype {y.dtype})")
     y = y.astype(np.int64, copy=False)
     if n_classes is not None:
         bad = (y < 0) | (y >= n_classes)
@@ -171,7 +171,7 @@ def stratified_split(y: np.ndarray, test_fraction: float, rng: np.random.Generat
     """Indices ``(train, test)``: each class contributes ``round(test_fraction * n_c)`` test rows.
 
     >>> tr, te = stratified_split(np.repeat([0, 1], 10), 0.2, np.random.default_rng(0))
-    >>> len(tr), len(te), sorted(np.bincount(np.repeat([0, 1], 10)[te]))
+    >>> len(tr), len(te), np.bincount(np.repeat([0, 1], 10)[te]).tolist()
     (16, 4, [2, 2])
     """
     if not 0 < test_fraction < 1:

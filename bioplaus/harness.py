@@ -300,6 +300,10 @@ class CompareResult:
     out : Path or None
         Results directory.
     regression : bool
+    dataset : str
+        Name of the dataset.
+    loss : str
+        The loss used (resolved).
     """
 
     config: CompareConfig
@@ -309,6 +313,7 @@ class CompareResult:
     out: Path | None
     regression: bool = False
     dataset: str = ""
+    loss: str = "cross_entropy"
 
     def markdown(self) -> str:
         """The summary table in Markdown (as in ``summary.md``)."""
@@ -521,7 +526,7 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
         except KeyboardInterrupt:
             interrupted = True
     summary = summarize(rows, [r.name for r in rules], regression=regression)
-    result = CompareResult(config, rows, summary, weights, out, regression, data.name)
+    result = CompareResult(config, rows, summary, weights, out, regression, data.name, loss)
     if out is not None:
         _write_outputs(result, data, resolved, started, interrupted)
     if interrupted:
@@ -543,8 +548,8 @@ def _write_outputs(result: CompareResult, data: Dataset, resolved: dict, started
         try:
             from .plots import plot_alignment, plot_learning_curves, save_figure
             figs = ensure_dir(out / "figures")
-            save_figure(plot_learning_curves(result.rows), figs / "learning_curves.png")
-            save_figure(plot_alignment(result.rows), figs / "alignment.png")
+            save_figure(plot_learning_curves(result), figs / "learning_curves.png")
+            save_figure(plot_alignment(result), figs / "alignment.png")
         except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
             print(f"bioplaus: figures skipped: {exc}", file=sys.stderr)
     write_json(out / "provenance.json", provenance(

@@ -50,8 +50,10 @@ __all__ = [
 def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     r"""Angle in degrees between two arrays taken as flat vectors.
 
-    :math:`\theta = \arccos \dfrac{a\cdot b}{\lVert a\rVert\,\lVert b\rVert}`; NaN if
-    either is zero or not finite.
+    :math:`\theta = \arccos \dfrac{a\cdot b}{\lVert a\rVert\,\lVert b\rVert}`, computed as
+    :math:`2\,\mathrm{atan2}(\lVert\hat a - \hat b\rVert, \lVert\hat a + \hat b\rVert)` with
+    :math:`\hat a = a / \lVert a\rVert`, which stays accurate near 0 and 180 degrees;
+    NaN if either is zero or not finite.
 
     >>> angle_deg(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
     45.0
@@ -63,8 +65,8 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     if not (na > 0 and nb > 0 and math.isfinite(na) and math.isfinite(nb)):
         return float("nan")
-    c = float(np.dot(a, b)) / (na * nb)
-    return round(math.degrees(math.acos(min(1.0, max(-1.0, c)))), 10)
+    ua, ub = a / na, b / nb
+    return round(math.degrees(2 * math.atan2(float(np.linalg.norm(ua - ub)), float(np.linalg.norm(ua + ub)))), 10)
 
 
 def metric_columns(n_hidden: int) -> list[str]:

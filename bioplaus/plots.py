@@ -70,7 +70,11 @@ def _band(ax, epochs: np.ndarray, vals: np.ndarray, label: str, color=None, line
         return False
     (line,) = ax.plot(epochs, mean, label=label, color=color, linestyle=linestyle)
     if vals.shape[0] > 1:
-        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+        # mean ± std, kept inside the seeds' range (so it stays positive on log axes)
+        with np.errstate(all="ignore"), _quiet():
+            lo = np.maximum(mean - std, np.nanmin(vals, axis=0))
+            hi = np.minimum(mean + std, np.nanmax(vals, axis=0))
+        ax.fill_between(epochs, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     return True
 
 
@@ -88,13 +92,13 @@ class _quiet:
 def plot_learning_curves(results: Any, loss: str | None = None, title: str | None = None) -> Figure:
     """Test accuracy (or test loss for regression) and training loss against epoch, per rule.
 
-    Lines are means over seeds, bands ± one standard deviation; epoch 0 is the
-    untrained network.
+    Lines are means over seeds, bands ± one standard deviation (clipped to the range
+    of the seeds); epoch 0 is the untrained network. ``loss`` names the loss for the
+    axis label (taken from ``results.loss`` when it has one).
     """
     rows = _rows(results)
     if loss is None:
-        cfg = getattr(results, "config", None)
-        loss = getattr(cfg, "loss", None) or ("mse" if getattr(results, "regression", False) else None)
+        loss = getattr(results, "loss", None)
     acc = rule_curves(rows, "test_acc")
     regression = all(not np.isfinite(v).any() for _, v in acc.values())
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -152,7 +156,7 @@ def plot_alignment(results: Any, title: str | None = None) -> Figure:
     for ax in (ax1, ax2):
         ax.axhline(90, color="0.5", linewidth=0.8, linestyle=":")
         ax.set_xlabel("epoch")
-        ax.set_ylim(0, 180 if any(np.nanmax(v) > 95 for _, v in rule_curves(rows, "angle_update_l1").values()
+        ax.set_ylim(-3, 180 if any(np.nanmax(v) > 95 for _, v in rule_curves(rows, "angle_update_l1").values()
                                    if np.isfinite(v).any()) else 95)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
