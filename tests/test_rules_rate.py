@@ -107,3 +107,12 @@ def test_bcm_becomes_selective():
     X = np.repeat(patterns[order], 10, axis=0)
     w_or, _ = bcm_run(w0, 0.0, X, eta=5.0, tau_theta=0.05, y0=1.0, h=1e-3)
     np.testing.assert_allclose(w, w_or, atol=ORACLE_ATOL)
+
+
+def test_update_interval_sets_the_euler_step():
+    """With ``update_interval = 2 ms`` the weights change every other step, by ``h = 2 ms`` each time."""
+    X, _, w0 = _correlated_inputs(3, 500, seed=7)
+    net = rate_net(X, Oja(eta="5 Hz", update_interval="2 ms"), w0, present="2 ms")
+    w = simulate(net, "numpy")["ff.w"]
+    np.testing.assert_allclose(w, oja_run(w0, X, 5.0, 2e-3), atol=ORACLE_ATOL)
+    assert np.abs(w - oja_run(w0, np.repeat(X, 2, axis=0), 5.0, 1e-3)).max() > 1e-4  # not the 1 ms path
