@@ -16,7 +16,14 @@ __all__ = ["SimResult", "simulate"]
 
 @dataclass
 class SimResult:
-    """Arrays recorded by a run (``"ff.w"``, ``"exc.spikes.t"``, ...) and its timings."""
+    """Arrays recorded by a run (``"ff.w"``, ``"out.spikes.t"``, ``"out.state.v"``...), timings and flags.
+
+    ``timings`` (seconds): ``build_objects_s`` (creating the Brian2 objects), ``run_s``
+    (runtime backends) or ``codegen_compile_run_s`` (standalone: generate, compile, run),
+    ``total_s``, and for standalone backends Brian2's own phases (``compile.make_s``,
+    ``run_binary_s``...). ``compiler_flags``: the code-generation target, compiler and
+    its flags (for standalone backends as written into the generated makefile).
+    """
 
     spec: NetworkSpec
     backend: str
@@ -28,36 +35,49 @@ class SimResult:
         return self.arrays[key]
 
     def weight_matrix(self, projection: str) -> np.ndarray:
+        """Dense ``(n_pre, n_post)`` final weights (NaN where there is no synapse)."""
         p = self.spec.projection(projection)
         W = np.full((self.spec.population(p.pre).size, self.spec.population(p.post).size), np.nan)
         W[self.arrays[f"{projection}.i"], self.arrays[f"{projection}.j"]] = self.arrays[f"{projection}.w"]
         return W
 
     def spike_counts(self, population: str) -> np.ndarray:
+        """Spikes per unit of a monitored population."""
         n = self.spec.population(population).size
         return np.bincount(self.arrays[f"{population}.spikes.i"], minlength=n)
+
+    def spike_times(self, population: str, unit: int) -> np.ndarray:
+        """Spike times (seconds) of one unit of a monitored population."""
+        i = self.arrays[f"{population}.spikes.i"]
+        return self.arrays[f"{population}.spikes.t"][i == unit]
 
 
 def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None, directory=None,
              threads: int | None = None, report: str | None = None) -> SimResult:
     """Build ``spec`` on ``backend``, run it for ``duration`` (default ``spec.duration``), return the arrays.
 
-    >>> from bioplaus import LIF, NetworkSpec, Population, simulate
-    >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], duration="100 ms")
-    >>> r = simulate(net)  # doctest: +SKIP
+    A ``duration`` given here replaces ``spec.duration`` (so frozen Poisson input is
+    drawn for the whole run). ``threads``: OpenMP threads of the ``cpp`` backend.
+
+    >>> from bioplaus import LIF, Monitor, NetworkSpec, Population, simulate
+    >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], monitors=[Monitor("n")], duration="100 ms")
+    >>> r = simulate(net)
+    >>> len(r["n.spikes.t"])
+    6
     """
     from brian2 import defaultclock
 
     from .build.network import build_network
 
-    duration = spec.duration if duration is None else quantity("simulate", "duration", duration,
-                                                                spec.duration, positive=True)
+    if duration is not None:
+        duration = quantity("simulate", "duration", duration, spec.duration, positive=True)
+        spec = spec.replace(duration=duration)
     with session(backend, directory=directory, threads=threads, seed=spec.seed) as s:
         defaultclock.dt = spec.dt
         t0 = time.perf_counter()
         built = build_network(spec)
         t1 = time.perf_counter()
-        built.network.run(duration, report=report)
+        built.network.run(spec.duration, report=report)
         t2 = time.perf_counter()
         s.finish()
         t3 = time.perf_counter()
@@ -68,4 +88,5 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         else:
             timings["run_s"] = t2 - t1
         timings.update(s.timings)
-        return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings, compiler_flags=s.compiler_flags)
+        return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
+                         compiler_flags=dict(s.compiler_flags))

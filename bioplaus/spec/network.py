@@ -22,6 +22,23 @@ from .rules import Homeostasis, Rule, Static
 
 __all__ = ["Population", "Projection", "Modulator", "Monitor", "NetworkSpec"]
 
+
+def _check_one_spike_per_step(pop: "Population", dt) -> None:
+    """Brian2 replays at most one spike per unit and time step: report clashes by name."""
+    model = pop.model
+    if model.indices.size < 2:
+        return
+    steps = np.round(np.asarray(model.times, dtype=float) / float(dt)).astype(np.int64)
+    order = np.lexsort((steps, model.indices))
+    idx, st = model.indices[order], steps[order]
+    dup = np.nonzero((idx[1:] == idx[:-1]) & (st[1:] == st[:-1]))[0]
+    if dup.size:
+        k = dup[0]
+        t1, t2 = (float(model.times[order[k]]) * 1e3, float(model.times[order[k + 1]]) * 1e3)
+        raise ConfigError(f"populations.{pop.name}.model.times", f"{t1:g} ms and {t2:g} ms",
+                          f"at most one spike of unit {int(idx[k])} per time step (dt = {float(dt) * 1e3:g} ms)")
+
+
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -222,10 +239,18 @@ class NetworkSpec(Spec):
         if clash:
             n = sorted(clash)[0]
             raise ConfigError(f"projections.{n}.name", n, "a name not used by a population")
+        for pop in self.populations:
+            if isinstance(pop.model, SpikeTrains):
+                _check_one_spike_per_step(pop, self.dt)
         for p in self.projections:
             self._check_projection(p, pops, mods)
+        seen: set[str] = set()
         for m in self.monitors:
-            self._check_monitor(m, pops, projs)
+            if m.target in seen:
+                raise ConfigError(f"monitors.{m.target}.target", m.target,
+                                  "one monitor per population or projection (list all its variables in one)")
+            seen.add(m.target)
+            self._check_monitor(m, pops, projs, mods)
 
     @staticmethod
     def _unique(kind: str, items) -> dict:
@@ -281,14 +306,46 @@ class NetworkSpec(Spec):
                                   + (", ".join(mods) or "(none defined)") + did_you_mean(str(m), mods))
         if p.homeostasis is not None and type(p.homeostasis).__name__ == "SynapticScaling" and post.kind != "spike":
             raise ConfigError(f"{owner}.homeostasis", "SynapticScaling", "a spiking post population")
+        if p.delay is not None and post.kind == "rate":
+            raise ConfigError(f"{owner}.delay", p.delay, "None for a rate projection (its input is summed "
+                              "continuously and cannot be delayed)")
 
-    def _check_monitor(self, m: Monitor, pops: dict, projs: dict) -> None:
+    def _check_monitor(self, m: Monitor, pops: dict, projs: dict, mods: dict) -> None:
         owner = f"monitors.{m.target}"
         if m.target not in pops and m.target not in projs:
             names = list(pops) + list(projs)
             raise ConfigError(f"{owner}.target", m.target, "a population or projection name" + did_you_mean(m.target, names))
         if m.target in pops and "spikes" in m.variables and pops[m.target].kind != "spike":
             raise ConfigError(f"{owner}.variables", "spikes", f"variables of rate population {m.target!r} (e.g. 'r')")
+        if m.target in pops:
+            pop = pops[m.target]
+            size = pop.size
+            known = list(pop.model.probeable)
+            incoming = [p.name for p in self.incoming(pop.name)]
+            known += [f"I_{p}" for p in incoming if pop.kind == "rate"]
+            known += [f"d_{name}" for name in mods]
+            # variables a rule adds to its target carry the projection's name as a suffix (theta_ff)
+            ok = lambda v: v in known or any(v.endswith(f"_{p}") for p in incoming)  # noqa: E731
+            what = f"population {pop.name!r} ({type(pop.model).__name__})"
+        else:
+            proj = projs[m.target]
+            pre, post = pops[proj.pre], pops[proj.post]
+            size = None if isinstance(proj.connectivity, float) else (
+                pre.size if proj.connectivity == "one_to_one" else
+                pre.size * post.size - (min(pre.size, post.size) if proj.connectivity == "all_but_self" else 0))
+            known = list(dict.fromkeys(("w", *proj.rule.modifies, *proj.rule.probeable)))
+            ok = known.__contains__
+            what = f"projection {proj.name!r} (rule {type(proj.rule).__name__})"
+        for v in m.variables:
+            if v != "spikes" and not ok(v):
+                raise ConfigError(f"{owner}.variables", v, f"a variable of {what}: "
+                                  + ", ".join(known + (["spikes"] if m.target in pops and pops[m.target].kind == "spike"
+                                                       else [])) + did_you_mean(v, known))
+        if m.indices is not True and size is not None:
+            bad = [i for i in m.indices if not 0 <= i < size]
+            if bad:
+                raise ConfigError(f"{owner}.indices", bad[0], f"an index in [0, {size - 1}] ({size} units"
+                                  f"{' or synapses' if m.target in projs else ''})")
 
     # convenient lookups
     def population(self, name: str) -> Population:
