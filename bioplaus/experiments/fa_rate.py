@@ -79,7 +79,9 @@ class FARateExperiment(Experiment):
                 hidden = (hidden,)
             if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)) or not hidden:
                 raise ConfigError(f"{p}.hidden", self.hidden, "a list of hidden-layer sizes, e.g. [100]")
-            set_field(self, "hidden", tuple(integer(p, "hidden", h, minimum=1) for h in hidden))
+            if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
+                raise ConfigError(f"{p}.hidden", self.hidden, "positive integers (hidden-layer sizes)")
+            set_field(self, "hidden", tuple(int(h) for h in hidden))
             set_field(self, "epochs", integer(p, "epochs", self.epochs, minimum=1))
             set_field(self, "batch_size", integer(p, "batch_size", self.batch_size, minimum=1))
             set_field(self, "loss", choice(p, "loss", self.loss, LOSSES))
@@ -94,7 +96,8 @@ class FARateExperiment(Experiment):
             try:  # lr, momentum, weight decay, schedule: validated by the network spec
                 spec = self.network_spec((1,) * (len(self.hidden) + 2))
             except ConfigError as exc:
-                raise ConfigError(f"{p}.{exc.key_path.split('.', 1)[-1]}", exc.value, exc.expected) from None
+                field = exc.key_path.split(".", 1)[-1]
+                raise ConfigError(f"{p}.{field}", getattr(self, field, exc.value), exc.expected) from None
             for f in ("lr", "momentum", "weight_decay", "present", "rest", "dt", "tau"):
                 if f not in ("dt", "tau") or getattr(self, f) is not None:
                     set_field(self, f, getattr(spec, f))

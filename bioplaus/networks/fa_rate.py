@@ -832,7 +832,8 @@ class FABrian2(CreditRule):
         try:  # the schedule is validated by the network spec it will build
             FARateNetwork(sizes=(1, 1, 1), present=self.present, rest=self.rest, dt=self.dt, tau=self.tau)
         except ConfigError as exc:
-            raise ConfigError(f"{owner}.{exc.key_path.split('.', 1)[-1]}", exc.value, exc.expected) from None
+            field = exc.key_path.split(".", 1)[-1]
+            raise ConfigError(f"{owner}.{field}", getattr(self, field, exc.value), exc.expected) from None
 
     def learner(self) -> FARateLearner:
         return FARateLearner(self)
