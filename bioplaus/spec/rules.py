@@ -355,7 +355,8 @@ class Homeostasis(Spec):
 class WeightNormalization(Homeostasis):
     r"""Divisive normalisation of each neuron's incoming weights (Diehl & Cook 2015).
 
-    Every ``interval``: :math:`w_{ij} \leftarrow w_{ij}\, \text{total} / \sum_j w_{ij}`.
+    Every ``interval``: :math:`w_{ij} \leftarrow w_{ij}\, \text{total} / \sum_j w_{ij}`, at the end of
+    the time step, after that step's plasticity, so the sums are exactly ``total`` afterwards.
     """
 
     total: Any = 78.0
