@@ -1,6 +1,7 @@
 """Build and run a network on a backend: the one call most scripts need."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,7 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
     >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], monitors=[Monitor("n")], duration="100 ms")
     >>> r = simulate(net)
     >>> len(r["n.spikes.t"])
-    6
+    5
     """
     from brian2 import defaultclock
 
@@ -90,3 +91,15 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         timings.update(s.timings)
         return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
                          compiler_flags=dict(s.compiler_flags))
+
+
+class _CallableModule(type(sys.modules[__name__])):
+    """``bioplaus.simulate`` is both this module and the function: once the module has been
+    imported, Python binds the package attribute ``bioplaus.simulate`` to the module, so
+    ``from bioplaus import simulate`` would give the module. Calling the module calls the function."""
+
+    def __call__(self, *args, **kwargs) -> SimResult:
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

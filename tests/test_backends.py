@@ -267,3 +267,18 @@ def test_info_command_gives_reasons(monkeypatch, capsys):
     assert main(["info", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["backends"]["numpy"] == "ok" and "compiler" in report["backends"]["cython"]
+
+
+def test_simulate_is_callable_from_the_package_and_doc_examples_run():
+    import doctest
+
+    import bioplaus
+    import bioplaus.simulate as simulate_module
+    import bioplaus.spec.neurons as neurons_module
+    from bioplaus import simulate as simulate_from_package
+
+    # importing the module binds bioplaus.simulate to it; it still works as the function
+    r = simulate_from_package(small_net(duration="10 ms"))
+    assert r.backend == "numpy" and bioplaus.simulate is simulate_module
+    for mod in (simulate_module, neurons_module):
+        assert doctest.testmod(mod).failed == 0
