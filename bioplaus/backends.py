@@ -19,6 +19,10 @@ each build, so one process can build several networks one after the other::
 What a backend needs is checked before Brian2 is touched: a missing compiler,
 ``make``, brian2cuda, ``nvcc`` or GPU raises :class:`~bioplaus.errors.BackendUnavailable`
 naming what is missing (:func:`check_backend`, :func:`availability`).
+
+``session("cuda", compile=False, directory=...)`` generates the CUDA project
+(``.cu`` files and makefile, with the C++17 fix of :func:`apply_cuda_cpp17_fix`)
+without ``nvcc`` or a GPU, for inspecting the generated code on any machine.
 """
 from __future__ import annotations
 
