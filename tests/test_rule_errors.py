@@ -27,16 +27,16 @@ def _rate(rule):
                        projections=[Projection("ff", "inp", "out", rule=rule)])
 
 
-# (what to build, key path, value shown, words the message must contain)
+# (what to build, key path, value shown as the user wrote it, words the message must contain)
 CASES = [
     (lambda: PairSTDP(tau_plus=20), "PairSTDP.tau_plus", "20", ["ms", "no unit"]),
-    (lambda: PairSTDP(tau_plus="20 mV"), "PairSTDP.tau_plus", "20. * mvolt", ["ms", "got unit V"]),
-    (lambda: NearestSTDP(tau_minus="-5 ms"), "NearestSTDP.tau_minus", "-5. * msecond", ["positive"]),
-    (lambda: TripletSTDP(tau_x="0 ms"), "TripletSTDP.tau_x", "0. * second", ["positive"]),
-    (lambda: RewardSTDP(tau_c="-1 s"), "RewardSTDP.tau_c", "-1. * second", ["positive"]),
+    (lambda: PairSTDP(tau_plus="20 mV"), "PairSTDP.tau_plus", "'20 mV'", ["ms", "got unit V"]),
+    (lambda: NearestSTDP(tau_minus="-5 ms"), "NearestSTDP.tau_minus", "'-5 ms'", ["positive"]),
+    (lambda: TripletSTDP(tau_x="0 ms"), "TripletSTDP.tau_x", "'0 ms'", ["positive"]),
+    (lambda: RewardSTDP(tau_c="-1 s"), "RewardSTDP.tau_c", "'-1 s'", ["positive"]),
     (lambda: BCM(tau_theta=0.1), "BCM.tau_theta", "0.1", ["ms", "no unit"]),
-    (lambda: Oja(eta="0.1 ms"), "Oja.eta", "100. * usecond", ["Hz", "got unit s"]),
-    (lambda: Hebb(decay="-1 Hz"), "Hebb.decay", "-1. * hertz", [">= 0"]),
+    (lambda: Oja(eta="0.1 ms"), "Oja.eta", "'0.1 ms'", ["Hz", "got unit s"]),
+    (lambda: Hebb(decay="-1 Hz"), "Hebb.decay", "'-1 Hz'", [">= 0"]),
     (lambda: PairSTDP(w_min=1.0, w_max=0.5), "PairSTDP.w_max", "0.5", ["above w_min = 1.0"]),
     (lambda: BCM(w_min=0.0, w_max=0.0), "BCM.w_max", "0.0", ["above w_min = 0.0"]),
     (lambda: RewardSTDP(w_max=-1), "RewardSTDP.w_max", "-1.0", ["above w_min"]),
@@ -46,7 +46,7 @@ CASES = [
     (lambda: TripletSTDP(nearest="yes"), "TripletSTDP.nearest", "'yes'", ["true or false"]),
     (lambda: RewardSTDP(modulator=""), "RewardSTDP.modulator", "''", ["modulator"]),
     (lambda: WeightNormalization(total=0), "WeightNormalization.total", "0", ["positive"]),
-    (lambda: SynapticScaling(target_rate="5 ms"), "SynapticScaling.target_rate", "5. * msecond", ["Hz"]),
+    (lambda: SynapticScaling(target_rate="5 ms"), "SynapticScaling.target_rate", "'5 ms'", ["Hz"]),
     (lambda: rule_class("stpd"), "rule", "'stpd'", ["did you mean 'stdp'", "triplet_stdp"]),
     (lambda: rule_class("triplet"), "rule", "'triplet'", ["did you mean 'triplet_stdp'"]),
     (lambda: make_rule("oja", etaa="1 Hz"), "Oja.etaa", "'1 Hz'", ["a parameter of Oja", "did you mean 'eta'"]),

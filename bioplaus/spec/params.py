@@ -91,6 +91,7 @@ def quantity(owner: str, field: str, value: Any, unit: Quantity, *, positive: bo
     if value is None and allow_none:
         return None
     example = f"a quantity in {unit_name(unit)}, e.g. '{_example(unit)}'"
+    original = value  # errors show what the user wrote, not its parsed form
     if isinstance(value, str):
         try:
             value = parse_quantity(value)
@@ -102,16 +103,16 @@ def quantity(owner: str, field: str, value: Any, unit: Quantity, *, positive: bo
         raise ConfigError(key, value, example)
     if get_dimensions(value) is not get_dimensions(unit) and get_dimensions(value) != get_dimensions(unit):
         got = "no unit" if get_dimensions(value) is DIMENSIONLESS else f"unit {unit_name(get_unit(get_dimensions(value)))}"
-        raise ConfigError(key, value, f"{example} (got {got})")
+        raise ConfigError(key, original, f"{example} (got {got})")
     if np.ndim(value) != 0:
-        raise ConfigError(key, value, "a scalar")
+        raise ConfigError(key, original, "a scalar")
     fval = float(np.asarray(value))
     if not math.isfinite(fval):
-        raise ConfigError(key, value, "a finite value")
+        raise ConfigError(key, original, "a finite value")
     if positive and not fval > 0:
-        raise ConfigError(key, value, "a positive value")
+        raise ConfigError(key, original, "a positive value")
     if nonnegative and fval < 0:
-        raise ConfigError(key, value, "a value >= 0")
+        raise ConfigError(key, original, "a value >= 0")
     if get_dimensions(unit) is DIMENSIONLESS:
         return fval
     return Quantity(fval, dim=get_dimensions(unit))
