@@ -7,6 +7,8 @@ reference; :mod:`tests.test_gpu` compares cuda with cpp on the same network.
 """
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -67,4 +69,8 @@ def simulate_initial_weights() -> np.ndarray:
     from bioplaus.build import build_network
 
     with session("numpy"), catch_logs():  # built but never run: silence Brian2's "unused object" warnings
-        return build_network(plastic_network()).weights("ff")["w"]
+        built = build_network(plastic_network())
+        w = built.weights("ff")["w"]
+        del built
+        gc.collect()
+    return w
