@@ -143,3 +143,13 @@ def test_neuron_and_input_names():
         neuron_class("izhikevic")
     with pytest.raises(ConfigError):
         neuron_class("poisson", inputs=False)
+
+
+def test_frozen_poisson_draw_in_blocks_equals_one_draw():
+    from bioplaus.build.neurons import frozen_poisson_steps
+
+    p = np.array([0.01, 0.2, 0.0, 0.5])
+    whole = np.nonzero(np.random.default_rng(3).random((1000, 4)) < p)
+    blocks = frozen_poisson_steps(p, 1000, np.random.default_rng(3), chunk_bytes=8 * 4 * 7)  # 7 steps a block
+    np.testing.assert_array_equal(blocks[0], whole[0])
+    np.testing.assert_array_equal(blocks[1], whole[1])
