@@ -24,7 +24,12 @@ _EXPORTS = {
     # build / run
     "build_network": "build", "BuiltNetwork": "build", "register": "build.registry",
     "simulate": "simulate", "SimResult": "simulate",
-    "session": "backends", "availability": "backends", "BACKENDS": "backends",
+    "session": "backends", "availability": "backends", "BACKENDS": "backends", "check_backend": "backends",
+    "NEURONS": "spec.neurons", "INPUTS": "spec.neurons", "neuron_class": "spec.neurons",
+    "make_rule": "spec.rules",
+    # model files, experiments, results
+    "load_model": "config", "run_model": "runner", "ModelConfig": "config",
+    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -32,12 +32,34 @@ def builder_for(obj: Any) -> Callable:
                       "(use bioplaus.build.registry.register to add one)")
 
 
+_SI_BASE = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candle")
+
+
 def unit_decl(value: Any) -> str:
-    """Brian2 unit string for an equation declaration of ``value``'s dimensions."""
+    """Brian2 unit string for an equation declaration of ``value``'s dimensions.
+
+    Named SI units where Brian2 has one (``volt``, ``siemens``); otherwise a product of
+    base units with integer powers (``metre**2*kilogram*second**-4*amp**-1`` for mV/ms),
+    which the equation parser accepts where a scaled name such as ``mvolt / msecond``
+    is rejected.
+
+    >>> from brian2 import mV, ms, nS
+    >>> unit_decl(3 * nS), unit_decl(1 * mV / ms), unit_decl(0.5)
+    ('siemens', 'metre**2*kilogram*second**-4*amp**-1', '1')
+    """
     dims = get_dimensions(value)
     if dims is DIMENSIONLESS:
         return "1"
-    return repr(get_unit(dims))
+    name = repr(get_unit(dims))
+    if name.isidentifier():
+        return name
+    parts = []
+    for base, power in zip(_SI_BASE, dims._dims):
+        if power == 0:
+            continue
+        p = int(power) if float(power).is_integer() else power
+        parts.append(base if p == 1 else f"{base}**{p}")
+    return "*".join(parts)
 
 
 def declare_params(params: dict[str, Any], flags: str = "shared, constant") -> list[str]:

@@ -321,7 +321,7 @@ class RewardSTDP(Rule):
 
     kind: ClassVar[str] = "spike"
     requires: ClassVar[frozenset[str]] = frozenset({"modulator"})
-    probeable: ClassVar[tuple[str, ...]] = ("w", "c")
+    probeable: ClassVar[tuple[str, ...]] = ("w", "c", "apre", "apost")
     modulator: str = "reward"
     A_plus: Any = 1.0
     A_minus: Any = 1.05
