@@ -174,6 +174,10 @@ def summarize(rows: Sequence[Mapping[str, Any]], rules: Sequence[str] | None = N
     return out
 
 
+def _no_negative_zero(x: float, digits: int) -> float:
+    return round(x, digits) + 0.0
+
+
 def _fmt(x: float, spec: str) -> str:
     return "—" if not math.isfinite(x) else format(x, spec)
 
@@ -195,7 +199,7 @@ def summary_markdown(summaries: Sequence[RuleSummary], regression: bool = False,
         m, sd = s.test_loss if regression else s.test_acc
         spec = ".4g" if regression else ".4f"
         cells = [s.rule, "—" if not math.isfinite(m) else f"{m:{spec}} ± {sd:{spec}}",
-                 "—" if not math.isfinite(s.gap_to_bp) else f"{s.gap_to_bp:+{spec}}"]
+                 "—" if not math.isfinite(s.gap_to_bp) else f"{_no_negative_zero(s.gap_to_bp, 4):+{spec}}"]
         cells += [_fmt(a, ".1f") for a in s.angle_update] + ["—"] * (n_hidden - len(s.angle_update))
         cells += [_fmt(a, ".1f") for a in s.angle_weights] + ["—"] * (n_hidden - len(s.angle_weights))
         cells += [_fmt(s.time_per_epoch_s, ".3f"), f"{s.n_ok}/{s.n_seeds}", s.status]

@@ -388,24 +388,31 @@ class SGD:
         self.layers = tuple(range(len(net.weights))) if layers is None else tuple(layers)
         self.vW = {l: np.zeros_like(net.weights[l]) for l in self.layers}
         self.vb = {l: np.zeros_like(net.biases[l]) for l in self.layers}
+        self._tmp = {l: np.empty_like(net.weights[l]) for l in self.layers}  # scratch: no allocation per step
 
     def step(self, grads: Grads, lr: float | None = None) -> None:
+        """Apply one update; ``grads`` is left unchanged."""
         lr = self.lr if lr is None else lr
         mu, wd = self.momentum, self.weight_decay
         for l in self.layers:
             w, b, g, gb = self.net.weights[l], self.net.biases[l], grads.dW[l], grads.db[l]
+            tmp = self._tmp[l]
             if wd:
-                g = g + wd * w
+                np.multiply(w, wd, out=tmp)
+                tmp += g
+                tmp *= lr
+            else:
+                np.multiply(g, lr, out=tmp)
             vw, vb = self.vW[l], self.vb[l]
             if mu:
                 vw *= mu
-                vw -= lr * g
+                vw -= tmp
                 vb *= mu
                 vb -= lr * gb
                 w += vw
                 b += vb
             else:
-                w -= lr * g
+                w -= tmp
                 b -= lr * gb
 
 
