@@ -7,6 +7,9 @@ from .mlp import ACTIVATIONS, LOSSES, MLP, SGD, ForwardPass, Grads
 from .credit import (CREDIT_RULES, BP, DFA, FA, Alignment, ErrorRoutingLearner, Learner, NumpyLearner, CreditRule,
                      SignSymmetry, TrainSettings, angle_deg, make_credit_rule, register_credit_rule, credit_rule_names)
 from .hebbian import Hebbian, HebbianLearner, krotov_hopfield_dw
+from . import synthetic  # noqa: F401  (registers 'sg')
+from . import forward_forward  # noqa: F401  (registers 'ff')
+from . import perturbation  # noqa: F401  (registers 'np', 'wp')
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MLP", "SGD", "ForwardPass", "Grads",
