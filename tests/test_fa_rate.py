@@ -224,3 +224,25 @@ def test_cpp_standalone_equals_numpy_and_reruns_without_recompiling(tmp_path):
         assert _rel_err(results["cpp"][k].weights, results["numpy"][k].weights) < 1e-6
         assert _rel_err(results["cpp"][k].biases, results["numpy"][k].biases) < 1e-6
     assert _changed(results["cpp"][1].weights, results["cpp"][0].weights) > 1e-3
+
+
+def test_cuda_code_generation(tmp_path):
+    """brian2cuda accepts the network (summed variables in order, run_regularly, nested TimedArrays)."""
+    pytest.importorskip("brian2cuda")
+    from bioplaus.backends import session
+    from bioplaus.errors import BackendUnavailable
+    from bioplaus.networks.fa_rate import build_fa_rate
+
+    x, y, ref, W0, b0, fb = _problem("dfa", "cross_entropy", n=10)
+    spec = FARateNetwork(sizes=SIZES, rule="dfa", loss="cross_entropy", momentum=0.5, batch_size=2)
+    try:
+        with session("cuda", compile=False, directory=tmp_path / "cuda") as s:
+            b = build_fa_rate(spec, W0, b0, fb, x, ref.net.targets(y, 3), fa_rate_schedule(spec, [np.arange(10)], 10),
+                              epoch_windows=10, record_outputs=True)
+            b.network.run(b.duration)
+            s.finish()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    generated = {p.name for p in (tmp_path / "cuda" / "code_objects").iterdir()}
+    assert "fa_rate_W1_update_codeobject.cu" in generated
+    assert "fa_rate_D1_summed_variable_I_fb_post_codeobject.cu" in generated

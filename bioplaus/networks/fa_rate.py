@@ -91,7 +91,7 @@ LOSSES = ("mse", "cross_entropy")
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 
 _F = {"tanh": "tanh({u})", "sigmoid": "1/(1 + exp(-({u})))", "relu": "clip({u}, 0, inf)"}
-_DF = {"tanh": "(1 - r**2)", "sigmoid": "r*(1 - r)", "relu": "int(r > 0)"}
+_DF = {"tanh": "(1 - r*r)", "sigmoid": "r*(1 - r)", "relu": "int(r > 0)"}
 
 
 def _ms():
@@ -314,7 +314,6 @@ def build_fa_rate(spec: FARateNetwork, weights: Sequence[np.ndarray], biases: Se
     T = spec.window
     inst = spec.instantaneous
     f = _F[spec.activation]
-    n_samples = len(x)
 
     x_data = TimedArray(np.vstack([x, np.zeros((1, sizes[0]))]), dt=1 * second, name=f"{nm}_x_data")
     y_data = TimedArray(np.vstack([targets, np.zeros((1, sizes[-1]))]), dt=1 * second, name=f"{nm}_y_data")
@@ -326,25 +325,27 @@ def build_fa_rate(spec: FARateNetwork, weights: Sequence[np.ndarray], biases: Se
     lookup = f"{sample_index.name}(t + t_shift)*second"
     t_shift = (spec.steps_present - 1) * spec.dt
 
-    # ---- populations (group order = position in the forward pass; summed updaters are ordered below)
-    inp = NeuronGroup(sizes[0], "r : 1\nt_shift : second (shared, constant)", clock=clock, order=0,
-                      name=f"{nm}_inp", namespace=dict(ns_in))
+    # ---- populations
+    # Every step, in the 'groups' slot, in data-flow order (the `seq` counter sets each
+    # operation's `order`): W_1 summed, hid_1 settles, ..., W_L summed, out settles, copy and
+    # normalisation summed, err settles, error back to out, B_{L-1}..B_1 (FA) or D_l (DFA).
+    # A layer "settles" by computing its stored rate r = f(I_ff + b) once per neuron
+    # (instantaneous units) or by integrating tau dr/dt = f(I_ff + b) - r (leaky units).
+    seq = iter(range(1, 1_000_000))
+    inp = NeuronGroup(sizes[0], "r : 1\nt_shift : second (shared, constant)", clock=clock, name=f"{nm}_inp",
+                      namespace=dict(ns_in))
     inp.t_shift = t_shift
     inp.run_regularly(f"r = {x_data.name}({lookup}, i)", when="before_groups", name=f"{nm}_inp_present")
     layers = [inp]
     for l in range(1, L + 1):
         out_layer = l == L
-        act = "{u}" if out_layer else f
-        eqs = ["I_ff : 1", "I_fb : 1", "b : 1"]
-        if inst:
-            eqs.append(f"r = {act.format(u='I_ff + b')} : 1")
-        else:
-            eqs += [f"dr/dt = ({act.format(u='I_ff + b')} - r)/tau : 1", "tau : second (shared, constant)"]
-        eqs.append("delta = I_fb : 1" if out_layer else f"delta = I_fb*{_DF[spec.activation]} : 1")
-        eqs += ["eta_b : 1 (shared, constant)", "mu_b : 1 (shared, constant)"]
-        eqs += _opt_state_eqs(spec, "b")
-        g = NeuronGroup(sizes[l], "\n".join(eqs), clock=clock, order=10 * l,
-                        method="exponential_euler", name=f"{nm}_out" if out_layer else f"{nm}_hid{l}",
+        drive = ("{u}" if out_layer else f).format(u="I_ff + b")
+        eqs = ["I_ff : 1", "I_fb : 1", "b : 1",
+               "delta = I_fb : 1" if out_layer else f"delta = I_fb*{_DF[spec.activation]} : 1",
+               "eta_b : 1 (shared, constant)", "mu_b : 1 (shared, constant)"] + _opt_state_eqs(spec, "b")
+        eqs += ["r : 1"] if inst else [f"dr/dt = ({drive} - r)/tau : 1", "tau : second (shared, constant)"]
+        g = NeuronGroup(sizes[l], "\n".join(eqs), clock=clock, method="exponential_euler",
+                        name=f"{nm}_out" if out_layer else f"{nm}_hid{l}",
                         namespace={learn_weight.name: learn_weight, apply.name: apply})
         g.b = np.asarray(biases[l - 1], dtype=float)
         g.eta_b, g.mu_b = spec.lr, spec.momentum
@@ -356,25 +357,28 @@ def build_fa_rate(spec: FARateNetwork, weights: Sequence[np.ndarray], biases: Se
     err_eqs = ["I_y : 1", "target : 1", "t_shift : second (shared, constant)"]
     if spec.loss == "cross_entropy":
         err_eqs.append("Z : 1")
-    err_eqs.append(f"p = {p_expr} : 1")
     if inst:
-        err_eqs.append("error = p - target : 1")
+        err_eqs += ["p : 1", "error : 1"]
     else:
-        err_eqs += ["derror/dt = (p - target - error)/tau : 1", "tau : second (shared, constant)"]
-    err = NeuronGroup(sizes[-1], "\n".join(err_eqs), clock=clock, order=10 * (L + 1), method="exponential_euler",
-                      name=f"{nm}_err", namespace=dict(ns_in))
+        err_eqs += [f"p = {p_expr} : 1", "derror/dt = (p - target - error)/tau : 1",
+                    "tau : second (shared, constant)"]
+    err = NeuronGroup(sizes[-1], "\n".join(err_eqs), clock=clock, method="exponential_euler", name=f"{nm}_err",
+                      namespace=dict(ns_in))
     err.t_shift = t_shift
     if not inst:
         err.tau = spec.tau
     err.run_regularly(f"target = {y_data.name}({lookup}, i)", when="before_groups", name=f"{nm}_err_target")
 
-    # ---- synapses
-    order = [0]
+    def settle(g, code):
+        if inst:
+            g.run_regularly(code, when="groups", order=next(seq), name=f"{g.name}_settle")
+        else:
+            g.state_updater.order = next(seq)
 
     def summed(syn, var):
-        syn.summed_updaters[f"{var}_post"].order = order[0]
-        order[0] += 1
+        syn.summed_updaters[f"{var}_post"].order = next(seq)
 
+    # ---- forward pathway
     forward = []
     upd_ns = {learn_weight.name: learn_weight, apply.name: apply}
     for l in range(1, L + 1):
@@ -387,8 +391,10 @@ def build_fa_rate(spec: FARateNetwork, weights: Sequence[np.ndarray], biases: Se
         s.w = np.asarray(weights[l - 1], dtype=float)[j, i]
         s.eta, s.mu, s.wd = spec.lr, spec.momentum, spec.weight_decay
         summed(s, "I_ff")
+        settle(post, f"r = {(('{u}' if l == L else f)).format(u='I_ff + b')}")
         forward.append(s)
 
+    # ---- error population and error pathways
     relays = {}
     n_out = sizes[-1]
     one = np.arange(n_out, dtype=np.int32)
@@ -402,6 +408,7 @@ def build_fa_rate(spec: FARateNetwork, weights: Sequence[np.ndarray], biases: Se
         norm.connect(i=ii, j=jj)
         summed(norm, "Z")
         relays["norm"] = norm
+    settle(err, f"p = {p_expr}\nerror = p - target")
     to_out = Synapses(err, out, "I_fb_post = error_pre : 1 (summed)", clock=clock, name=f"{nm}_error")
     to_out.connect(i=one, j=one)
     summed(to_out, "I_fb")
@@ -557,7 +564,8 @@ class FARateSimulation:
     and compiles the code; later calls with the same shapes rerun the binary with the new
     weights, data order and state passed as ``run_args`` (no recompilation). The compiled
     project holds the standalone device until :meth:`close` (or until another simulation
-    needs the device).
+    needs the device; if anything else has reset the device meanwhile, the next call
+    rebuilds). Call :meth:`close` when done with a standalone simulation.
 
     >>> from bioplaus.networks.fa_rate import FARateNetwork, FARateSimulation
     >>> sim = FARateSimulation(FARateNetwork(sizes=(4, 8, 3)), backend="numpy")  # doctest: +SKIP
@@ -597,12 +605,6 @@ class FARateSimulation:
                 _HOLDER = None
             stack.close()
 
-    def __del__(self):  # pragma: no cover - best effort
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def train(self, weights, biases, feedback, x: np.ndarray, targets: np.ndarray,
               orders: Sequence[np.ndarray]) -> FARateResult:
         """Present ``x[order]`` epoch after epoch (one Brian2 run) starting from the given weights."""
@@ -614,7 +616,7 @@ class FARateSimulation:
             epoch_windows = None
         key = (x.shape, targets.shape, schedule.sample_index.shape, schedule.n_windows, epoch_windows)
         t0 = time.perf_counter()
-        if self.standalone and self._built is not None and key == self._key:
+        if self.standalone and self._built is not None and key == self._key and self._project_alive():
             res = self._rerun(weights, biases, x, targets, schedule)
         else:
             res = self._build_and_run(weights, biases, feedback, x, targets, schedule, epoch_windows, key)
@@ -626,6 +628,14 @@ class FARateSimulation:
         return res
 
     # ---- internals
+    def _project_alive(self) -> bool:
+        """Whether the standalone device still holds this simulation's compiled project."""
+        from brian2 import get_device
+
+        dev = self._device
+        return (dev is not None and get_device() is dev and getattr(dev, "has_been_run", False)
+                and f"{self._built.forward[0].name}_update_codeobject" in getattr(dev, "code_objects", {}))
+
     def _build_and_run(self, weights, biases, feedback, x, targets, schedule, epoch_windows, key) -> FARateResult:
         from ..backends import session
 
