@@ -93,7 +93,9 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     """Test accuracy (or test loss for regression) and training loss against epoch, per rule.
 
     Lines are means over seeds, bands ± one standard deviation (clipped to the range
-    of the seeds); epoch 0 is the untrained network. ``loss`` names the loss for the
+    of the seeds); epoch 0 is the untrained network. The accuracy axis starts just
+    below the lowest mean accuracy after the first epoch, so that the trained rules
+    can be told apart. ``loss`` names the loss for the
     axis label (taken from ``results.loss`` when it has one).
     """
     rows = _rows(results)
@@ -113,6 +115,12 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     else:
         ax1.set_ylabel("test accuracy (fraction correct)")
         ax1.set_title("Test accuracy")
+        # zoom on the trained range: the untrained epoch 0 (near chance) may fall below the axis
+        with np.errstate(all="ignore"), _quiet():
+            later = [np.nanmean(v[:, ep >= 1], axis=0) for ep, v in acc.values() if (ep >= 1).any()]
+            low = np.nanmin(np.concatenate(later)) if later else np.nan
+        if np.isfinite(low):
+            ax1.set_ylim(max(0.0, low - 0.02), 1.0 + 0.005)
     for rule, (ep, vals) in rule_curves(rows, "train_loss").items():
         _band(ax2, ep, vals, rule)
     ax2.set_xlabel("epoch")

@@ -78,9 +78,12 @@ def test_rows_angles_and_summary(tiny_run):
     assert all(_same(x.as_dict(), y.as_dict()) for x, y in zip(again, res.summary))
 
 
-def test_same_seed_same_metrics_other_seed_differs():
-    cfg = CompareConfig(rules=("fa", "bp"), **TINY)
-    a, b = compare(cfg, progress=False), compare(cfg, progress=False)
+def test_same_seed_same_metrics_other_seed_differs(tmp_path):
+    cfg = CompareConfig(rules=("fa", "bp"), out=str(tmp_path / "a"), **TINY)
+    a = compare(cfg, progress=False)
+    # the resolved config.toml of a results directory reproduces the run
+    again = CompareConfig.from_toml(tmp_path / "a" / "config.toml", out=str(tmp_path / "b"))
+    b = compare(again, progress=False)
     assert _strip_time(a.rows) == _strip_time(b.rows)
     c = compare(CompareConfig(rules=("fa", "bp"), seed=1, **TINY), progress=False)
     assert _strip_time(a.rows) != _strip_time(c.rows)
