@@ -30,6 +30,13 @@ _EXPORTS = {
     # model files, experiments, results
     "load_model": "config", "run_model": "runner", "ModelConfig": "config",
     "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
+    # comparison harness (numpy only)
+    "CompareConfig": "harness", "CompareResult": "harness", "compare": "harness",
+    "Dataset": "data", "load_dataset": "data", "MLP": "reference.mlp",
+    "Learner": "reference.credit", "NumpyLearner": "reference.credit", "CreditRule": "reference.credit",
+    "TrainSettings": "reference.credit", "Alignment": "reference.credit", "CREDIT_RULES": "reference.credit",
+    "register_credit_rule": "reference.credit", "make_credit_rule": "reference.credit",
+    "angle_deg": "metrics", "summarize": "metrics",
 }
 
 __all__ = ["__version__", *_EXPORTS]
