@@ -96,6 +96,13 @@ class CompareConfig:
         ``{rule: {parameter: value}}`` passed to the rule classes.
     threads : int, optional
         Limit BLAS threads while running (``None`` leaves the library default).
+    checkpoint_every : int
+        Save each rule/seed's complete training state (learner, optimiser, batch-order
+        RNG, rows so far) every this many epochs under ``out/checkpoints/``; 0 disables.
+        A finished rule/seed always leaves a final checkpoint when this is set.
+    resume : bool
+        Continue from the latest checkpoint of each rule/seed in ``out`` (finished ones
+        are not rerun). The result equals an uninterrupted run exactly.
     """
 
     dataset: str = "digits"
@@ -114,6 +121,8 @@ class CompareConfig:
     out: str | None = None
     rule_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     threads: int | None = 1
+    checkpoint_every: int = 0
+    resume: bool = False
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -208,6 +217,12 @@ class CompareConfig:
             if not isinstance(self.out, (str, os.PathLike)):
                 raise ConfigError("compare.out", self.out, "a directory path")
             set_("out", str(self.out))
+        if not _is_int(self.checkpoint_every) or self.checkpoint_every < 0:
+            raise ConfigError("compare.checkpoint_every", self.checkpoint_every, "an integer >= 0 (0: no checkpoints)")
+        if not isinstance(self.resume, bool):
+            raise ConfigError("compare.resume", self.resume, "true or false")
+        if (self.checkpoint_every or self.resume) and self.out is None:
+            raise ConfigError("compare.out", None, "a results directory (checkpoints are kept there)")
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -237,7 +252,7 @@ class CompareConfig:
             "hidden": list(self.hidden), "activation": self.activation, "loss": loss or self.loss,
             "epochs": self.epochs, "batch_size": self.batch_size, "momentum": self.momentum,
             "weight_decay": self.weight_decay, "seeds": self.seeds, "seed": self.seed, "out": self.out,
-            "threads": self.threads, "probe_size": PROBE_SIZE,
+            "threads": self.threads, "probe_size": PROBE_SIZE, "checkpoint_every": self.checkpoint_every,
             "lr": {r.name: self.lr_for(r) for r in rules},
             "rule_params": {r.name: r.params() for r in rules if r.params()},
         }
@@ -419,7 +434,17 @@ def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, 
     xp, yp = data.x_train[probe], data.y_train[probe]
     rows: list[dict] = []
     status = "ok"
-    for epoch in range(config.epochs + 1):
+    ckpt_dir = Path(config.out) / "checkpoints" / f"{rule.name}-seed{seed_index}" if config.out else None
+    start = 0
+    if config.resume and ckpt_dir is not None:
+        restored = _restore(ckpt_dir)
+        if restored is not None:
+            learner, shuffle_rng, rows, start = restored
+            status = rows[-1]["status"] if rows else "ok"
+            if start >= config.epochs or status != "ok":
+                return _finish_run(rule, seed_index, learner, rows, status, progress)
+            start += 1
+    for epoch in range(start, config.epochs + 1):
         dt = 0.0
         reason = None
         with np.errstate(all="ignore"):
@@ -449,8 +474,58 @@ def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, 
         row["status"] = status
         rows.append(row)
         progress.epoch(dict(row, epochs=config.epochs))
+        if ckpt_dir is not None and config.checkpoint_every and (
+                epoch % config.checkpoint_every == 0 or epoch == config.epochs or reason is not None):
+            _save(ckpt_dir, epoch, learner, shuffle_rng, rows)
         if reason is not None:
             break
+    return _finish_run(rule, seed_index, learner, rows, status, progress)
+
+
+def _save(directory: Path, epoch: int, learner: Learner, shuffle_rng: np.random.Generator, rows: list[dict]) -> None:
+    """Checkpoint of one rule/seed: the whole learner (pickled inside the npz), the batch-order RNG
+    and the rows so far. Learners that cannot be pickled (e.g. holding a live simulator) are skipped."""
+    import pickle
+
+    from .checkpoint import save_checkpoint
+
+    try:
+        blob = pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        print(f"bioplaus: checkpoint of {directory.name} skipped: learner cannot be saved ({exc})", file=sys.stderr)
+        return
+    save_checkpoint(directory / f"checkpoint-{epoch}.npz", epoch=epoch,
+                    arrays={"learner": np.frombuffer(blob, dtype=np.uint8)},
+                    rngs={"shuffle": shuffle_rng}, meta={"rows": rows})
+    done = sorted((f for f in directory.glob("checkpoint-*.npz") if f.stem.rsplit("-", 1)[1].isdigit()),
+                  key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+    for old in done[:-2]:  # keep the newest two
+        old.unlink(missing_ok=True)
+
+
+def _restore(directory: Path):
+    """(learner, shuffle_rng, rows, epoch) from the newest checkpoint in ``directory``, or ``None``.
+
+    Checkpoints hold pickled learners: resume only from results directories you wrote.
+    """
+    import pickle
+
+    from .checkpoint import latest_checkpoint, load_checkpoint
+
+    path = latest_checkpoint(directory) if directory.is_dir() else None
+    if path is None:
+        return None
+    c = load_checkpoint(path)
+    try:
+        learner = pickle.loads(c.arrays["learner"].tobytes())
+    except Exception as exc:  # noqa: BLE001 - a damaged checkpoint is reported, not trusted
+        raise BioplausError(f"checkpoint {str(path)!r} cannot be restored ({type(exc).__name__}: {exc})") from None
+    rows = [dict(r) for r in c.meta.get("rows", [])]
+    return learner, c.restore_rng("shuffle"), rows, c.epoch
+
+
+def _finish_run(rule: CreditRule, seed_index: int, learner: Learner, rows: list[dict], status: str,
+                progress: _Progress) -> tuple[list[dict], dict[str, np.ndarray]]:
     times = [r["wall_time_s"] for r in rows[1:]]
     last = rows[-1]
     progress.run_done({"rule": rule.name, "seed": seed_index, "test_acc": last["test_acc"],
@@ -458,6 +533,27 @@ def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, 
                        "time_per_epoch": float(np.mean(times)) if times else 0.0, "status": status})
     weights = {f"{rule.name}/seed{seed_index}/{k}": np.asarray(v) for k, v in learner.weights().items()}
     return rows, weights
+
+
+_NOT_RESULT_KEYS = ("out", "threads", "checkpoint_every")
+
+
+def _check_resumable(out: Path, resolved: dict[str, Any]) -> None:
+    """Refuse to resume into a directory written for a different comparison."""
+    path = out / "config.toml"
+    if not path.exists():
+        return
+    try:
+        with open(path, "rb") as fh:
+            before = tomllib.load(fh).get("compare", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("compare.resume", True, f"a readable {path} to resume from ({exc})") from None
+    for key in sorted(set(before) | set(resolved)):
+        if key in _NOT_RESULT_KEYS:
+            continue
+        if before.get(key) != resolved.get(key):
+            raise ConfigError("compare.resume", True, f"the same comparison as in {path} "
+                              f"({key} was {before.get(key)!r}, now {resolved.get(key)!r})")
 
 
 def _blas_limit(threads: int | None):
@@ -506,6 +602,8 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
     if out is not None:
         from .results import ensure_dir, write_toml
         ensure_dir(out)
+        if config.resume:
+            _check_resumable(out, resolved)
         write_toml(out / "config.toml", {"compare": resolved})
     prog = _Progress(progress, total=len(rules) * config.seeds)
     rows: list[dict] = []

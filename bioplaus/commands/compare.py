@@ -53,16 +53,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="BLAS threads (default 1)")
     p.add_argument("--out", help=f"results directory (default {DEFAULT_OUT})")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--checkpoint-every", dest="checkpoint_every", type=int, metavar="N",
+                   help="save every rule/seed's training state every N epochs under OUT/checkpoints/")
+    p.add_argument("--resume", action="store_true", default=None,
+                   help="continue an interrupted comparison in OUT from its checkpoints")
 
 
 _KEYS = ("dataset", "data_dir", "rules", "hidden", "activation", "loss", "epochs", "batch_size", "lr",
-         "momentum", "weight_decay", "seeds", "seed", "threads", "out")
+         "momentum", "weight_decay", "seeds", "seed", "threads", "out", "checkpoint_every", "resume")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..harness import CompareConfig, compare
 
     overrides = {k: getattr(args, k, None) for k in _KEYS}
+    if not args.config and overrides["out"] is None:
+        overrides["out"] = DEFAULT_OUT
     if args.config:
         config = CompareConfig.from_toml(args.config, **overrides)
     else:
