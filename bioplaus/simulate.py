@@ -53,12 +53,51 @@ class SimResult:
         return self.arrays[f"{population}.spikes.t"][i == unit]
 
 
+#: absolute synaptic weight above which a run counts as diverged
+WEIGHT_LIMIT = 1e6
+
+
+def _divergence(arrays: dict[str, np.ndarray], spec: NetworkSpec, limit: float) -> tuple[str, str] | None:
+    """(what, where) of the first non-finite or runaway array, or ``None``.
+
+    ``where`` is the first recorded time at which a monitored value went bad, else the
+    end of the run (the final state is all a run without monitors keeps).
+    """
+    for proj in spec.projections:
+        w = arrays.get(f"{proj.name}.w")
+        if w is None or (np.all(np.isfinite(w)) and (w.size == 0 or np.max(np.abs(w)) <= limit)):
+            continue
+        where = f"t <= {float(spec.duration):g} s"
+        hist = arrays.get(f"{proj.name}.state.w")
+        if hist is not None and hist.size:
+            bad = ~np.isfinite(hist) | (np.abs(np.nan_to_num(hist, nan=np.inf)) > limit)
+            cols = np.nonzero(bad.any(axis=0))[0]
+            if cols.size:
+                where = f"t = {arrays[f'{proj.name}.state.t'][cols[0]]:.4g} s"
+        detail = "non-finite weights" if not np.all(np.isfinite(w)) else f"|w| > {limit:g}"
+        return f"weights of projection {proj.name!r} ({detail})", where
+    for key, v in arrays.items():
+        if ".state." in key and not key.endswith(".t") and v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            cols = np.nonzero((~np.isfinite(v)).any(axis=0))[0] if v.ndim == 2 else np.array([0])
+            t = arrays.get(key.rsplit(".", 1)[0] + ".t")
+            where = f"t = {t[cols[0]]:.4g} s" if t is not None and cols.size and v.ndim == 2 else "during the run"
+            return f"recorded variable {key!r} (non-finite values)", where
+    return None
+
+
 def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None, directory=None,
-             threads: int | None = None, report: str | None = None) -> SimResult:
+             threads: int | None = None, report: str | None = None, check_divergence: bool = True,
+             weight_limit: float = WEIGHT_LIMIT) -> SimResult:
     """Build ``spec`` on ``backend``, run it for ``duration`` (default ``spec.duration``), return the arrays.
 
     A ``duration`` given here replaces ``spec.duration`` (so frozen Poisson input is
     drawn for the whole run). ``threads``: OpenMP threads of the ``cpp`` backend.
+
+    With ``check_divergence`` (default), final weights that are non-finite or exceed
+    ``weight_limit`` in magnitude, or recorded variables that became non-finite, raise
+    :class:`~bioplaus.errors.DivergedError` naming the projection or variable and the
+    first recorded time it went bad; :func:`bioplaus.runner.run_model` records that as
+    the run's status.
 
     >>> from bioplaus import LIF, Monitor, NetworkSpec, Population, simulate
     >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], monitors=[Monitor("n")], duration="100 ms")
@@ -89,6 +128,12 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         else:
             timings["run_s"] = t2 - t1
         timings.update(s.timings)
+        if check_divergence:
+            bad = _divergence(arrays, spec, weight_limit)
+            if bad is not None:
+                from .errors import DivergedError
+
+                raise DivergedError(bad[0], bad[1], f"{spec.name} on {backend}")
         return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
                          compiler_flags=dict(s.compiler_flags))
 
