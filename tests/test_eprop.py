@@ -100,3 +100,18 @@ def test_bad_network_parameters_are_named():
         EpropNetwork(tau_m=20)
     with pytest.raises(ConfigError, match="EpropNetwork.feedback"):
         EpropNetwork(feedback="learned")
+
+
+def test_eprop_model_runs_brian2_and_reference_side_by_side(tmp_path):
+    pytest.importorskip("brian2")
+    from bioplaus.config import load_model
+    from bioplaus.runner import run_model
+
+    cfg = load_model("models/eprop_sine.toml", ["params.trials=4", 'params.duration="100 ms"', "params.n_rec=10",
+                                                 "params.n_in=5"], backend="numpy")
+    res = run_model(cfg, tmp_path / "out", progress=lambda msg: None)
+    loss = {k: np.array([r[k] for r in res.rows]) for k in res.rows[0] if k != "trial"}
+    assert set(loss) == {"brian2_eprop", "numpy_eprop", "numpy_eprop_symmetric", "numpy_bptt", "numpy_bptt_no_reset"}
+    np.testing.assert_allclose(loss["brian2_eprop"], loss["numpy_eprop"], rtol=1e-9)
+    assert res.info["brian2_vs_numpy_max_loss_diff"] < 1e-9
+    assert (tmp_path / "out" / "figures" / "eprop_loss.png").exists()

@@ -90,3 +90,20 @@ def test_bad_parameters_are_named(params, key):
     with pytest.raises(ConfigError) as ei:
         make_credit_rule("np", **params)
     assert ei.value.key_path == key
+
+
+def test_perturbation_variance_model_runs_and_variance_grows(tmp_path):
+    from bioplaus.config import load_model
+    from bioplaus.runner import run_model
+
+    cfg = load_model("models/perturbation_variance.toml", ["params.widths=[8, 128]", "params.samples=30",
+                                                            "params.epochs=1", "params.warmup_epochs=1",
+                                                            'params.rules=["bp", "np"]'])
+    res = run_model(cfg, tmp_path / "out", progress=lambda msg: None)
+    est = {(r["rule"], r["width"]): r for r in res.rows if r["kind"] == "estimate" and r["layer"] == "W1"}
+    assert est["np", 128]["rel_var"] > 3 * est["np", 8]["rel_var"]
+    assert est["wp", 128]["rel_var"] > 3 * est["wp", 8]["rel_var"]
+    assert est["bp", 8]["rel_mse"] == 0 and est["fa", 8]["rel_var"] == 0
+    assert {"perturbation_variance", "perturbation_accuracy"} <= set(res.figures)
+    assert (tmp_path / "out" / "figures" / "perturbation_variance.png").exists()
+    assert "rel. MSE" in (tmp_path / "out" / "summary.md").read_text()
