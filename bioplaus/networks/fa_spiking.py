@@ -1,0 +1,301 @@
+r"""Spiking feedback alignment: event-driven random backpropagation (Neftci et al. 2017).
+
+Network
+-------
+``input`` (Poisson, one unit per pixel) --W1--> ``hidden`` (LIF) --W2--> ``output`` (LIF),
+``label`` (Poisson at ``target_rate`` for the sample's class, silent otherwise) and two error
+populations ``err`` = (``E+``, ``E-``), one unit per class each:
+
+* ``output_k`` excites ``E+_k`` and inhibits ``E-_k``; ``label_k`` does the opposite. The error
+  units are integrate-and-fire neurons with subtractive reset and a floor, so ``E+_k`` fires
+  at about :math:`[\nu^{out}_k - \nu^{label}_k]_+` and ``E-_k`` at :math:`[\nu^{label}_k - \nu^{out}_k]_+`.
+* The error spikes reach a dendritic compartment :math:`U` (not the membrane) of every
+  learning neuron, :math:`\tau_U \dot U = -U`: output ``k`` gets ``+u_inc`` from ``E+_k`` and
+  ``-u_inc`` from ``E-_k`` (its own error); hidden ``j`` gets ``+G_jk`` from ``E+_k`` and
+  ``-G_jk`` from ``E-_k``, with ``G`` a **fixed random** matrix (direct feedback alignment;
+  nothing is ever transported from ``W2``).
+* Learning is event-driven: at every presynaptic spike
+
+  .. math:: w_{ij} \leftarrow \operatorname{clip}\big(w_{ij} - \eta\, U_j\,
+            \mathbb{1}[b_{low} < v_j < b_{high}],\ -w_{max}, w_{max}\big)
+
+  (the boxcar on the membrane potential is the surrogate derivative of eRBP), multiplied by a
+  shared ``plastic`` flag. Averaged over spikes this is
+  :math:`\Delta W \propto -\nu_{pre}\, (G e)\, f'` (DFA) for the hidden layer and
+  :math:`-\nu_{pre}\, e\, f'` for the output layer, with :math:`e = \nu^{out} - \nu^{label}`.
+
+The inputs and targets are :class:`~brian2.TimedArray` schedules and ``plastic`` follows a
+third one, so training epochs and the evaluation passes between them form one
+``Network.run`` (one compiled binary on ``cpp``). A sample is classified by the output that
+fires most during its window.
+
+Reference: E. O. Neftci, C. Augustine, S. Paul and G. Detorakis (2017), *Event-driven random
+back-propagation: enabling neuromorphic deep learning machines*, Front. Neurosci. 11:324.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from brian2 import Hz, ms, second
+
+from ..errors import ConfigError
+from ..spec.params import Spec, integer, number, quantity, set_field
+from .stdp_classifier import INPUT_RATE, Schedule, quiet_order_warnings, schedule_functions, window_counts
+
+__all__ = ["SpikingFA", "BuiltFA", "FARun", "build_fa", "run_fa", "fa_schedule", "predict_counts", "Schedule"]
+
+
+@dataclass(frozen=True)
+class SpikingFA(Spec):
+    """Parameters of the spiking feedback-alignment network (validated; quantities accept strings)."""
+
+    n_hidden: int = 200
+    max_rate: Any = "200 Hz"
+    target_rate: Any = "100 Hz"
+    present: Any = "100 ms"
+    rest: Any = "20 ms"
+    dt: Any = "0.5 ms"
+    epochs: int = 10
+    tau_m: Any = "20 ms"
+    t_ref: Any = "2 ms"
+    tau_err: Any = "50 ms"
+    w_err: Any = 0.5
+    err_floor: Any = -1.0
+    tau_U: Any = "20 ms"
+    u_inc: Any = 0.5
+    feedback_scale: Any = 0.5
+    eta: Any = 1e-4
+    b_low: Any = -0.5
+    b_high: Any = 1.0
+    w_max: Any = 1.0
+    w1_init: Any = 0.05
+    w2_init: Any = 0.05
+    lr_decay: Any = 0.5
+
+    def __post_init__(self):
+        o = "SpikingFA"
+        set_field(self, "n_hidden", integer(o, "n_hidden", self.n_hidden, minimum=1))
+        set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
+        for f in ("max_rate", "target_rate"):
+            set_field(self, f, quantity(o, f, getattr(self, f), Hz, positive=True))
+        set_field(self, "lr_decay", number(o, "lr_decay", self.lr_decay, nonnegative=True))
+        set_field(self, "present", quantity(o, "present", self.present, ms, positive=True))
+        set_field(self, "rest", quantity(o, "rest", self.rest, ms, nonnegative=True))
+        set_field(self, "dt", quantity(o, "dt", self.dt, ms, positive=True))
+        set_field(self, "t_ref", quantity(o, "t_ref", self.t_ref, ms, nonnegative=True))
+        for f in ("tau_m", "tau_err", "tau_U"):
+            set_field(self, f, quantity(o, f, getattr(self, f), ms, positive=True))
+        for f in ("w_err", "u_inc", "w_max"):
+            set_field(self, f, number(o, f, getattr(self, f), positive=True))
+        for f in ("feedback_scale", "eta", "w1_init", "w2_init"):
+            set_field(self, f, number(o, f, getattr(self, f), nonnegative=True))
+        set_field(self, "err_floor", number(o, "err_floor", self.err_floor, high=0.0))
+        set_field(self, "b_low", number(o, "b_low", self.b_low))
+        set_field(self, "b_high", number(o, "b_high", self.b_high))
+        if not self.b_high > self.b_low:
+            raise ConfigError(f"{o}.b_high", self.b_high, f"a value above b_low = {self.b_low}")
+        for f in ("present", "rest"):
+            ticks = float(getattr(self, f) / self.dt)
+            if abs(ticks - round(ticks)) > 1e-6:
+                raise ConfigError(f"{o}.{f}", str(getattr(self, f)), f"a multiple of dt = {self.dt}")
+
+    @property
+    def window(self):
+        return self.present + self.rest
+
+
+@dataclass
+class BuiltFA:
+    net: Any
+    groups: dict[str, Any]
+    synapses: dict[str, Any]
+    monitors: dict[str, Any]
+    feedback: np.ndarray       # G, (n_hidden, n_out)
+
+
+def _declare(params: dict[str, Any]) -> list[str]:
+    from ..build.registry import declare_params
+
+    return declare_params(params)
+
+
+def build_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed: int = 0,
+             w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
+             record_hidden: int = 20) -> BuiltFA:
+    """Create the Brian2 objects under the active device (inside :func:`bioplaus.backends.session`)."""
+    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, defaultclock
+
+    defaultclock.dt = cfg.dt
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xFA]))
+    n_in, n_hid, n_out = schedule.n_input, cfg.n_hidden, n_classes
+    fns = schedule_functions(schedule, cfg.present, cfg.rest, cfg.dt)
+    learn = fns["learn"]
+    label_of = TimedArray(np.append(schedule.labels, -1).astype(float), dt=fns["order"].dt * second, name="label_of")
+
+    inp = NeuronGroup(n_in, INPUT_RATE + "\nmax_rate : Hz (shared, constant)", threshold="rand() < rate*dt",
+                      namespace={k: fns[k] for k in ("pixels", "order", "gate")}, name="input")
+    inp.max_rate = cfg.max_rate
+    label = NeuronGroup(n_out, "rate = target_rate*gate(t)*int(abs(label_of(t) - i) < 0.5) : Hz\n"
+                               "target_rate : Hz (shared, constant)",
+                        threshold="rand() < rate*dt", namespace={"gate": fns["gate"], "label_of": label_of},
+                        name="label")
+    label.target_rate = cfg.target_rate
+
+    lif = """dv/dt = -v/tau_m : 1 (unless refractory)
+             dU/dt = -U/tau_U : 1
+             plastic : 1 (shared)"""
+    lif_params = dict(tau_m=cfg.tau_m, tau_U=cfg.tau_U)
+    groups = {}
+    for name, n in (("hidden", n_hid), ("output", n_out)):
+        g = NeuronGroup(n, "\n".join([lif, *_declare(lif_params)]), threshold="v > 1", reset="v = 0",
+                        refractory=cfg.t_ref, method="exact", name=name, namespace={"learn": learn})
+        for k, v in lif_params.items():
+            setattr(g, k, v)
+        g.run_regularly("plastic = learn(t)", dt=learn.dt * second, when="start", name=f"{name}_plasticity_switch")
+        groups[name] = g
+    err_params = dict(tau_err=cfg.tau_err, err_floor=cfg.err_floor)
+    err = NeuronGroup(2 * n_out, "\n".join(["dv/dt = -v/tau_err : 1", *_declare(err_params)]),
+                      threshold="v > 1", reset="v -= 1", method="exact", name="err",
+                      events={"floor": "v < err_floor"})
+    err.run_on_event("floor", "v = err_floor")
+    for k, v in err_params.items():
+        setattr(err, k, v)
+
+    # plastic feed-forward synapses: event-driven, gated by the dendritic error and a boxcar on v
+    ff_params = dict(eta=cfg.eta, b_low=cfg.b_low, b_high=cfg.b_high, w_max=cfg.w_max)
+    ff_model = "\n".join(["w : 1", *_declare(ff_params)])
+    # two pathways, so that each code block is vectorisable on the numpy target
+    ff_pre = {"pre": "v_post += w",
+              "learn": "w = clip(w - plastic_post*eta*U_post*int(v_post > b_low)*int(v_post < b_high), -w_max, w_max)"}
+    synapses = {}
+    hid, out = groups["hidden"], groups["output"]
+    if w1 is None:
+        w1 = rng.normal(0.0, cfg.w1_init, size=(n_in, n_hid))
+    if w2 is None:
+        w2 = rng.normal(0.0, cfg.w2_init, size=(n_hid, n_out))
+    for name, pre, post, W in (("w1", inp, hid, w1), ("w2", hid, out, w2)):
+        s = Synapses(pre, post, ff_model, on_pre=ff_pre, name=name)
+        ii, jj = np.meshgrid(np.arange(W.shape[0]), np.arange(W.shape[1]), indexing="ij")
+        s.connect(i=ii.ravel().astype(np.int32), j=jj.ravel().astype(np.int32))
+        for k, v in ff_params.items():
+            setattr(s, k, v)
+        s.w = np.asarray(W, dtype=float).ravel()
+        synapses[name] = s
+
+    # error computation: E+_k = err[k], E-_k = err[n_out + k]
+    k = np.arange(n_out, dtype=np.int32)
+    for name, src, sign in (("output_err", out, 1.0), ("label_err", label, -1.0)):
+        s = Synapses(src, err, "c : 1 (constant)", on_pre="v_post += c", name=name)
+        s.connect(i=np.concatenate([k, k]), j=np.concatenate([k, k + n_out]))
+        s.c = np.concatenate([np.full(n_out, sign * cfg.w_err), np.full(n_out, -sign * cfg.w_err)])
+        synapses[name] = s
+    # error feedback into the dendritic compartments: own error for the output, fixed random G for hidden
+    s = Synapses(err, out, "c : 1 (constant)", on_pre="U_post += c", name="err_output")
+    s.connect(i=np.concatenate([k, k + n_out]), j=np.concatenate([k, k]))
+    s.c = np.concatenate([np.full(n_out, cfg.u_inc), np.full(n_out, -cfg.u_inc)])
+    synapses["err_output"] = s
+    if feedback is None:
+        feedback = rng.normal(0.0, 1.0, size=(n_hid, n_out)) * cfg.feedback_scale
+    G = np.asarray(feedback, dtype=float)
+    s = Synapses(err, hid, "g : 1 (constant)", on_pre="U_post += g", name="err_hidden")
+    ii, jj = np.meshgrid(np.arange(2 * n_out), np.arange(n_hid), indexing="ij")
+    s.connect(i=ii.ravel().astype(np.int32), j=jj.ravel().astype(np.int32))
+    s.g = np.concatenate([G.T, -G.T]).ravel()       # row (err unit) major, matching the connect order
+    synapses["err_hidden"] = s
+
+    monitors = {"output": SpikeMonitor(out, name="output_spikes"), "err": SpikeMonitor(err, name="err_spikes")}
+    if record_hidden:
+        monitors["hidden"] = SpikeMonitor(hid[:min(record_hidden, n_hid)], name="hidden_spikes")
+    groups.update(input=inp, label=label, err=err)
+    net = Network(*groups.values(), *synapses.values(), *monitors.values(), name="fa_spiking")
+    return BuiltFA(net=net, groups=groups, synapses=synapses, monitors=monitors, feedback=G)
+
+
+def fa_schedule(samples: np.ndarray, labels: np.ndarray, train: np.ndarray, epochs: int,
+                evaluate: dict[str, np.ndarray], rng: np.random.Generator, lr_decay: float = 0.0) -> Schedule:
+    """Per epoch ``e``: the training samples in a fresh random order with learning-rate factor
+    ``1/(1 + lr_decay*e)`` (phase ``train{e}``), then every set of ``evaluate`` with plasticity off
+    (phases ``<name>{e}``), so a learning curve comes out of the same run."""
+    train = np.asarray(train)
+    parts = []
+    for e in range(epochs):
+        parts.append((f"train{e}", train[rng.permutation(len(train))], 1.0 / (1.0 + lr_decay * e)))
+        parts += [(f"{name}{e}", np.asarray(idx), 0.0) for name, idx in evaluate.items()]
+    return Schedule.build(samples, labels, parts)
+
+
+def predict_counts(counts: np.ndarray) -> np.ndarray:
+    """The output with most spikes per window; ``-1`` where no output fired.
+
+    >>> predict_counts(np.array([[0, 3, 1], [0, 0, 0]])).tolist()
+    [1, -1]
+    """
+    counts = np.asarray(counts)
+    pred = np.argmax(counts, axis=1)
+    pred[counts.sum(axis=1) == 0] = -1
+    return pred
+
+
+@dataclass
+class FARun:
+    cfg: SpikingFA
+    schedule: Schedule
+    w1: np.ndarray
+    w2: np.ndarray
+    w1_init: np.ndarray
+    w2_init: np.ndarray
+    feedback: np.ndarray
+    feedback_after: np.ndarray
+    counts: dict[str, np.ndarray]       # output spike counts per phase
+    err_counts: dict[str, np.ndarray]   # error-unit spike counts per phase, (n, 2*n_out)
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]]
+    timings: dict[str, float]
+
+    def accuracy(self, phase: str) -> float:
+        y = self.schedule.labels[self.schedule.phases[phase]]
+        return float(np.mean(predict_counts(self.counts[phase]) == y))
+
+
+def run_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str = "cpp", *, seed: int = 0,
+           threads: int | None = None, directory=None, report: str | None = None,
+           w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None) -> FARun:
+    """Build on ``backend`` and run the whole ``schedule`` (training epochs and evaluations) as one run.
+
+    ``w1`` (``(n_input, n_hidden)``), ``w2`` (``(n_hidden, n_classes)``) and ``feedback`` (``G``,
+    ``(n_hidden, n_classes)``) default to seeded random draws.
+    """
+    import brian2
+
+    from ..backends import session
+
+    with session(backend, directory=directory, threads=threads, seed=seed) as s, quiet_order_warnings():
+        t0 = time.perf_counter()
+        b = build_fa(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
+        w1_0 = np.array(b.synapses["w1"].w[:]).reshape(-1, cfg.n_hidden)
+        w2_0 = np.array(b.synapses["w2"].w[:]).reshape(cfg.n_hidden, n_classes)
+        t1 = time.perf_counter()
+        b.net.run(len(schedule) * cfg.window, report=report)
+        t2 = time.perf_counter()
+        s.finish()
+        t3 = time.perf_counter()
+        timings = {"build_objects_s": t1 - t0, "total_s": t3 - t0}
+        if s.standalone:
+            timers = brian2.device.timers
+            timings["compile_s"] = float(timers["compile"].get("make") or 0.0)
+            timings["run_s"] = float(timers.get("run_binary") or 0.0)
+        else:
+            timings["run_s"] = t2 - t1
+        w1 = np.array(b.synapses["w1"].w[:]).reshape(-1, cfg.n_hidden)
+        w2 = np.array(b.synapses["w2"].w[:]).reshape(cfg.n_hidden, n_classes)
+        g = np.array(b.synapses["err_hidden"].g[:]).reshape(2 * n_classes, cfg.n_hidden)[:n_classes].T
+        spikes = {k: (np.array(m.t[:] / second), np.array(m.i[:])) for k, m in b.monitors.items()}
+    window = float(cfg.window)
+    counts, err_counts = {}, {}
+    for name, sl in schedule.phases.items():
+        n = sl.stop - sl.start
+        counts[name] = window_counts(*spikes["output"], window, n, n_classes, start=sl.start)
+        err_counts[name] = window_counts(*spikes["err"], window, n, 2 * n_classes, start=sl.start)
+    return FARun(cfg, schedule, w1, w2, w1_0, w2_0, b.feedback, g, counts, err_counts, spikes, timings)

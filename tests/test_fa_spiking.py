@@ -1,0 +1,106 @@
+"""Spiking feedback alignment (event-driven random backpropagation): error neurons carry the sign
+of the error, event-driven updates reduce it, the random feedback stays fixed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bioplaus.errors import ConfigError
+from bioplaus.networks.fa_spiking import SpikingFA, fa_schedule, predict_counts, run_fa
+from bioplaus.networks.stdp_classifier import Schedule
+
+N_IN, N_HID, K = 8, 12, 2
+FAST = dict(n_hidden=N_HID, present="60 ms", rest="10 ms", dt="1 ms", max_rate="200 Hz", target_rate="100 Hz")
+
+
+def toy_data():
+    """Two classes: the first or the second half of the inputs active."""
+    x = np.zeros((2, N_IN))
+    x[0, :N_IN // 2] = 1.0
+    x[1, N_IN // 2:] = 1.0
+    return x, np.array([0, 1])
+
+
+@pytest.fixture(scope="module")
+def trained():
+    x, y = toy_data()
+    rng = np.random.default_rng(0)
+    train = np.tile([0, 1], 8)
+    # before: an evaluation with plasticity off, then 3 epochs each followed by an evaluation
+    parts = [("before", np.array([0, 1, 0, 1]), 0.0)]
+    sch = fa_schedule(x, y, train, 3, {"eval": np.array([0, 1, 0, 1])}, rng, lr_decay=0.0)
+    sch = Schedule.build(x, y, parts + [(n, sch.order[s], float(sch.plastic[s.start])) for n, s in sch.phases.items()])
+    cfg = SpikingFA(**FAST, epochs=3, eta=0.01, w1_init=0.3, w2_init=0.05)
+    return run_fa(cfg, sch, K, "numpy", seed=1), sch, cfg
+
+
+def test_error_neurons_fire_with_the_sign_of_the_error():
+    x, y = toy_data()
+    sch = Schedule.build(x, y, [("probe", np.array([0, 0, 0]), 0.0)])      # label: class 0 every time
+    cfg = SpikingFA(**FAST, epochs=1)
+    w1 = np.full((N_IN, N_HID), 0.4)                                      # hidden neurons fire
+    w2 = np.zeros((N_HID, K))
+    w2[:, 1] = 0.3                                                        # only the wrong output fires
+    res = run_fa(cfg, sch, K, "numpy", seed=0, w1=w1, w2=w2)
+    out, err = res.counts["probe"].sum(axis=0), res.err_counts["probe"].sum(axis=0)
+    assert out[1] > 10 and out[0] == 0
+    e_plus, e_minus = err[:K], err[K:]
+    assert e_plus[1] > 5 and e_minus[1] == 0          # output 1 too active: positive error
+    assert e_minus[0] > 5 and e_plus[0] == 0          # output 0 silent but wanted: negative error
+    np.testing.assert_array_equal(res.w1, w1)         # plasticity off: nothing learnt
+    np.testing.assert_array_equal(res.w2, w2)
+
+
+def test_event_driven_updates_reduce_the_error(trained):
+    res, sch, cfg = trained
+    err_before = res.err_counts["before"].sum(axis=1).mean()
+    err_after = res.err_counts["eval2"].sum(axis=1).mean()
+    assert err_after < 0.6 * err_before
+    assert res.accuracy("eval2") == 1.0
+    assert np.abs(res.w1 - res.w1_init).max() > 0 and np.abs(res.w2 - res.w2_init).max() > 0
+    assert np.all(np.abs(res.w1) <= cfg.w_max) and np.all(np.abs(res.w2) <= cfg.w_max)
+
+
+def test_feedback_matrix_stays_fixed(trained):
+    res, sch, cfg = trained
+    np.testing.assert_array_equal(res.feedback_after, res.feedback)
+    rng = np.random.default_rng(np.random.SeedSequence([1, 0xFA]))
+    rng.normal(size=(N_IN, N_HID)), rng.normal(size=(N_HID, K))          # W1, W2 are drawn first
+    np.testing.assert_allclose(res.feedback, rng.normal(0.0, 1.0, size=(N_HID, K)) * cfg.feedback_scale)
+
+
+def test_schedule_decays_the_learning_rate_per_epoch():
+    x, y = toy_data()
+    sch = fa_schedule(x, y, np.array([0, 1, 1]), 3, {"val": np.array([0])}, np.random.default_rng(0), lr_decay=0.5)
+    assert list(sch.phases) == ["train0", "val0", "train1", "val1", "train2", "val2"]
+    assert [float(sch.plastic[sch.phases[f"train{e}"]][0]) for e in range(3)] == [1.0, 1 / 1.5, 0.5]
+    assert np.all(sch.plastic[sch.phases["val1"]] == 0)
+    assert predict_counts(np.array([[0, 2], [1, 1], [0, 0]])).tolist() == [1, 0, -1]
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("n_hidden", 0, "integer >= 1"),
+    ("b_high", -1.0, "above b_low"),
+    ("tau_U", "5 mV", "ms"),
+    ("eta", -1e-3, ">= 0"),
+])
+def test_bad_parameters_name_the_field(field, value, fragment):
+    from bioplaus.experiments.fa_spiking import FASpikingExperiment
+
+    with pytest.raises(ConfigError, match=fragment) as ei:
+        FASpikingExperiment.Params.from_mapping({field: value})
+    assert ei.value.key_path == f"params.{field}"
+
+
+def test_experiment_outputs():
+    from bioplaus.experiments.base import RunContext
+    from bioplaus.experiments.fa_spiking import FASpikingExperiment
+
+    p = FASpikingExperiment.Params.from_mapping(dict(n_hidden=8, n_train=10, n_test=6, validation_fraction=0.0,
+                                                     epochs=1, present="30 ms", rest="10 ms", dt="1 ms",
+                                                     raster_samples=2))
+    res = FASpikingExperiment().run(p, RunContext(backend="numpy", seed=2, progress=lambda m: None))
+    assert [r["epoch"] for r in res.rows] == [1] and "test_acc" in res.rows[0]
+    assert res.arrays["w1"].shape == (64, 8) and res.arrays["feedback"].shape == (8, 10)
+    assert res.info["feedback_fixed"] is True
+    assert {"learning_curve", "confusion_test", "raster", "hidden_receptive_fields"} <= set(res.figures)
