@@ -1,0 +1,54 @@
+"""Backends at scale: the configuration recorded in benchmarks/RESULTS.md (section "Backends").
+
+    python benchmarks/bench_backends.py                 # both parts, results in results/bench_backends/
+    python benchmarks/bench_backends.py --part spiking  # one part
+    python benchmarks/bench_backends.py --quick         # small sizes, a few minutes
+
+Part ``spiking``: COBA, CUBA and COBA-STDP on numpy, cython (up to 4,000 neurons), cpp with
+1 and 2 OpenMP threads (up to 16,000) and cuda (where a GPU is present), each against the
+same network written by hand in Brian2 (the baseline, measured in the same run). Part
+``learning``: the FA rate network and the STDP classifier (no hand-written baseline).
+Every measurement runs in a fresh process (``bioplaus.bench.measure``). Prints each
+part's summary table; ``bioplaus bench --help`` runs any other configuration.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from bioplaus.bench import BenchConfig, run_bench
+
+PARTS = {
+    "spiking": dict(networks="coba,cuba,coba-stdp", backends="numpy,cython,cpp,cuda", sizes="1000,4000,16000",
+                    threads="1,2", duration="1s", repeat=3, runtime_max_size=4000),
+    "learning": dict(networks="fa-rate,stdp-classifier", backends="numpy,cython,cpp,cuda", sizes="1000,4000",
+                     threads="1", duration="1s", repeat=2, runtime_max_size=1000),
+}
+QUICK = {
+    "spiking": dict(sizes="500,1000,2000", runtime_max_size=1000, repeat=2),
+    "learning": dict(sizes="500", runtime_max_size=500, repeat=1),
+}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--part", choices=sorted(PARTS), action="append", help="run only this part (repeatable)")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run of a few minutes)")
+    p.add_argument("--out", default="results/bench_backends", help="results directory (one folder per part)")
+    args = p.parse_args(argv)
+    for part in args.part or list(PARTS):
+        settings = {**PARTS[part], **(QUICK[part] if args.quick else {})}
+        cfg = BenchConfig(**settings, out=os.path.join(args.out, part))
+        t0 = time.perf_counter()
+        res = run_bench(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(f"## {part}: bioplaus bench " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings.items())
+              + f"  ({time.perf_counter() - t0:.0f} s)\n")
+        print(res.summary())
+        print(f"results in {cfg.out}\n", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
