@@ -8,34 +8,34 @@ Brian2 run on any backend, with no Python between trials.
 Objects (``<name>`` is :attr:`EpropNetwork.name`)::
 
     <name>_inp  (SpikeGeneratorGroup, frozen input repeated every trial)
-        │ <name>_in:  w, trace ε (presynaptic), ebar ē, grad, Adam state
+        │ <name>_in:  w, presynaptic trace xbar (ε), eligibility ebar (ē), grad, Adam state
         ▼
     <name>_rec  (LIF: v, psi, learning signal L)  ◄─┐ <name>_rec_syn (same synaptic variables, i != j)
         │                                           ─┘
-        │ <name>_readout: w (= W_out), B, trace z̄;  L_pre = B·err_post  (summed, pre-synaptic)
+        │ <name>_readout: w (= W_out), B, trace zbar (z̄);  L_pre = B·err_post  (summed, pre-synaptic)
         ▼
     <name>_out  (leaky readout y, bias b, error err = y + b - y*(t), loss accumulator)
 
 One time step, in Brian2's schedule (``dt`` = :attr:`EpropNetwork.dt`):
 
-=================  ====================================================================
-slot               what happens
-=================  ====================================================================
-``start``          at trial boundaries (``run_regularly`` with ``dt = T``): the trial's
-                   loss is recorded, Adam applies the accumulated gradients (a no-op at
-                   ``t = 0``), state and accumulators are reset
-``groups``         leaks: :math:`v \leftarrow \alpha v`, :math:`\epsilon \leftarrow \alpha \epsilon`,
-                   :math:`y \leftarrow \kappa y`, :math:`\bar z \leftarrow \kappa \bar z` (exact integration)
-``thresholds``     :math:`z_t = [v > v_{th}]`; input spikes of this step
-``before_synapses`` :math:`\bar e \leftarrow \kappa \bar e + \psi(v)\,\epsilon` (eligibility trace)
-``synapses``       on a presynaptic spike: :math:`v_{post} \mathrel{+}= w`, :math:`\epsilon \mathrel{+}= 1`;
-                   readout: :math:`y \mathrel{+}= w`, :math:`\bar z \mathrel{+}= 1`
-``resets``         :math:`v \leftarrow v - v_{th}` after a spike
-``end``            order 0: :math:`err = y + b - y^*(t)`, loss and bias gradient accumulate;
-                   order 1: learning signal :math:`L_j = \sum_k B_{jk}\, err_k` (summed variable);
-                   order 2: :math:`grad \mathrel{+}= L_{post}\,\bar e` (input, recurrent),
-                   :math:`grad \mathrel{+}= err_{post}\,\bar z` (readout)
-=================  ====================================================================
+===================  ====================================================================
+slot                 what happens
+===================  ====================================================================
+``start``            at trial boundaries (``run_regularly`` with ``dt = T``): the trial's
+                     loss is recorded, Adam applies the accumulated gradients (a no-op at
+                     ``t = 0``), state and accumulators are reset
+``groups``           leaks: :math:`v \leftarrow \alpha v`, :math:`\epsilon \leftarrow \alpha \epsilon`,
+                     :math:`y \leftarrow \kappa y`, :math:`\bar z \leftarrow \kappa \bar z` (exact integration)
+``thresholds``       :math:`z_t = [v > v_{th}]`; input spikes of this step
+``before_synapses``  :math:`\bar e \leftarrow \kappa \bar e + \psi(v)\,\epsilon` (eligibility trace)
+``synapses``         on a presynaptic spike: :math:`v_{post} \mathrel{+}= w`, :math:`\epsilon \mathrel{+}= 1`;
+                     readout: :math:`y \mathrel{+}= w`, :math:`\bar z \mathrel{+}= 1`
+``resets``           :math:`v \leftarrow v - v_{th}` after a spike
+``end``              order 0: :math:`err = y + b - y^*(t)`, loss and bias gradient accumulate;
+                     order 1: learning signal :math:`L_j = \sum_k B_{jk}\, err_k` (summed variable);
+                     order 2: :math:`grad \mathrel{+}= L_{post}\,\bar e` (input, recurrent),
+                     :math:`grad \mathrel{+}= err_{post}\,\bar z` (readout)
+===================  ====================================================================
 
 which is step for step the numpy reference's recursion (:func:`~bioplaus.reference.eprop.lif_forward`,
 :func:`~bioplaus.reference.eprop.eprop_gradients`, :class:`~bioplaus.reference.eprop.Adam`);

@@ -20,10 +20,11 @@ with :math:`\tilde h_{l-1}` the (noisy) presynaptic activity the synapse sees.
 
 Expanding the loss to second order, :math:`\Delta\mathcal L = g\cdot\xi + \tfrac12 \xi^{\top} H \xi + O(\sigma^3)`;
 the odd moments of :math:`\xi` vanish, so :math:`\mathrm E[\hat g] = g + O(\sigma^2)`: both
-estimators are unbiased in the limit of small :math:`\sigma` (:func:`estimate_mean` checks
-it). Their variance grows with the number of perturbed quantities :math:`n`: for the
-linear part, :math:`\mathrm E\lVert \hat g - g\rVert^2 = (n + 1)\lVert g\rVert^2` for weight
-perturbation, which perturbs every weight, against the number of units for node
+estimators are unbiased in the limit of small :math:`\sigma` (the tests average
+:func:`estimate_mean` over many samples). Their variance grows with the number :math:`n` of
+perturbed quantities: for a loss linear in the perturbation,
+:math:`\mathrm E\lVert \hat g - g\rVert^2 = (n + 1)\lVert g\rVert^2`, with :math:`n` the
+number of weights for weight perturbation and (per sample) the number of units for node
 perturbation (:func:`estimator_deviation` measures it).
 
 ``samples`` > 1 averages that many independent perturbations per mini-batch.
