@@ -1082,8 +1082,6 @@ def _execute_group(task: _Task, point_dir: Callable[[dict], Path], finish: Calla
     try:
         _run_shared_build(base, task.params, backend=task.backend, threads=cfgs[0].threads, jobs=task.jobs,
                           on_result=on_result)
-    except BioplausError:
-        raise
     except Exception as exc:  # the shared build itself failed (e.g. compilation): its points fail with it
         msg = f"shared build failed: {type(exc).__name__}: {exc}"
         for p in task.points:
@@ -1140,7 +1138,15 @@ def _plan(sweep: Sweep, todo: list[SweepPoint], *, reuse_builds: bool, jobs: int
     captured: list[tuple[SweepPoint, NetworkAnalysis | None]] = []
     for p in todo:
         spec = capture_network(sweep.config(p))
-        captured.append((p, analyse_network(spec) if spec is not None else None))
+        analysis = None
+        if spec is not None:
+            try:
+                analysis = analyse_network(spec)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception:  # the point's own run will report why its network does not build
+                analysis = None
+        captured.append((p, analysis))
     groups: dict[str, list[tuple[SweepPoint, NetworkAnalysis]]] = {}
     singles: list[SweepPoint] = []
     for p, a in captured:
@@ -1277,6 +1283,35 @@ def _dask_client(scheduler: str | None, jobs: int):
     return distributed.Client(cluster), cluster
 
 
+def _preload_worker_modules() -> None:
+    """Import Brian2 and the experiments on a Dask worker's main thread.
+
+    ``import brian2`` installs a SIGINT handler, which only the main thread may do;
+    Dask runs tasks in other threads, so the import has to happen before them.
+    """
+    import brian2  # noqa: F401
+
+    from .experiments.base import _load_builtin
+
+    _load_builtin()
+
+
+def _register_worker_setup(client) -> None:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class _BioplausWorkerSetup(WorkerPlugin):
+        name = "bioplaus-sweep-setup"
+
+        def setup(self, worker):  # runs in the worker's event loop (its main thread), also for new workers
+            _preload_worker_modules()
+
+    plugin = _BioplausWorkerSetup()
+    if hasattr(client, "register_plugin"):
+        client.register_plugin(plugin)
+    else:  # pragma: no cover - distributed < 2023.9
+        client.register_worker_plugin(plugin)
+
+
 def _write_staged(out: Path, rec: dict) -> dict:
     files = rec.pop("files", {}) or {}
     d = out / "points" / rec["id"]
@@ -1346,14 +1381,18 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
     use_dask = scheduler is not None or dask
     if use_dask and in_process:
         raise ConfigError("--in-process", True, "no Dask options (points run on the cluster)")
+    if not use_dask:  # a missing compiler or GPU is bad input here (Dask workers may have what this machine lacks)
+        from .backends import check_backend
+
+        check_backend(sweep.backend)
     out = Path(out)
     if (out / "sweep.toml").exists():
         if not resume:
             raise ConfigError("--out", str(out), "a directory without a sweep (it holds one already: add --resume "
                               "to run its missing points, or choose another --out)")
         _check_same_study(out, sweep)
-    elif out.exists() and any(out.iterdir()) and not resume:
-        raise ConfigError("--out", str(out), "a new or empty directory")
+    elif out.exists() and any(out.iterdir()):
+        raise ConfigError("--out", str(out), "a new or empty directory, or one that holds this sweep")
     out = ensure_dir(out)
     if not (out / "sweep.toml").exists():
         write_toml(out / "sweep.toml", sweep.to_dict())
@@ -1374,13 +1413,18 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
     for line in plan:
         log(f"bioplaus: sweep: {line}")
     done = [0]
+    last_write = [time.monotonic()]
 
     def record(rec: dict) -> None:
         records[rec["id"]] = rec
         report.ran += 1
         report.modes[rec.get("mode", "")] = report.modes.get(rec.get("mode", ""), 0) + 1
         done[0] += 1
-        write_results_table(out, sweep, records)
+        # the table is rebuilt from the markers: at most once a second while points finish (a big study
+        # would otherwise rewrite it once per point), and always at the end
+        if len(todo) <= 200 or time.monotonic() - last_write[0] > 1.0 or done[0] == len(todo):
+            write_results_table(out, sweep, records)
+            last_write[0] = time.monotonic()
         p = sweep.points[rec["index"]]
         msg = f"[{done[0]}/{len(todo)}] {p.id} {rec['status']} ({rec.get('wall_time_s', 0.0):.1f} s, " \
               f"{rec.get('mode')}) {p.label()}"
@@ -1399,9 +1443,9 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
             _run_processes(tasks, out, jobs, record, log)
     except KeyboardInterrupt:
         report.interrupted = True
-        write_results_table(out, sweep, records)
         raise
     finally:
+        write_results_table(out, sweep, records)
         report.counts = dict(Counter(r.get("status", "") for r in records.values()))
     return report
 
@@ -1500,6 +1544,8 @@ def _run_dask(tasks: list[_Task], out: Path, scheduler: str | None, jobs: int,
     try:
         import distributed
 
+        _register_worker_setup(client)
+
         futs = {}
         for t in tasks:
             t = dataclasses.replace(t, jobs=1)
@@ -1514,7 +1560,7 @@ def _run_dask(tasks: list[_Task], out: Path, scheduler: str | None, jobs: int,
             except BaseException as exc:  # e.g. KilledWorker: the worker died running it
                 for p in t.points:
                     if not (out / "points" / p["id"] / MARKER).exists():
-                        record(_mark_failed(out, p, t.mode, f"Dask task failed: {type(exc).__name__}: {exc}"))
+                        record(_mark_failed(out, p, _task_mode(t), f"Dask task failed: {type(exc).__name__}: {exc}"))
                 continue
             for rec in recs:
                 record(_write_staged(out, rec))
