@@ -243,6 +243,8 @@ def test_cuda_code_generation(tmp_path):
             s.finish()
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
-    generated = {p.name for p in (tmp_path / "cuda" / "code_objects").iterdir()}
-    assert "fa_rate_W1_update_codeobject.cu" in generated
-    assert "fa_rate_D1_summed_variable_I_fb_post_codeobject.cu" in generated
+    generated = [p.name for p in (tmp_path / "cuda" / "code_objects").iterdir() if p.suffix == ".cu"]
+    # (Brian2 appends _1, _2... to code object names already used in this process)
+    for stem in ("fa_rate_W1_update_codeobject", "fa_rate_D1_summed_variable_I_fb_post_codeobject",
+                 "fa_rate_hid1_settle_codeobject", "fa_rate_err_settle_codeobject"):
+        assert any(g.startswith(stem) for g in generated), stem
