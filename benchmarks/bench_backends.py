@@ -22,7 +22,7 @@ from bioplaus.bench import BenchConfig, run_bench
 
 PARTS = {
     "spiking": dict(networks="coba,cuba,coba-stdp", backends="numpy,cython,cpp,cuda", sizes="1000,4000,16000",
-                    threads="1,2", duration="1s", repeat=3, runtime_max_size=4000),
+                    threads="1,2", duration="1s", repeat=5, runtime_max_size=4000),
     "learning": dict(networks="fa-rate,stdp-classifier", backends="numpy,cython,cpp,cuda", sizes="1000,4000",
                      threads="1", duration="1s", repeat=2, runtime_max_size=1000),
 }

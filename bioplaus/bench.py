@@ -681,10 +681,39 @@ def _measure_standalone(case: _Case, info: dict) -> None:
             ctx.__exit__(None, None, None)
 
 
+def _alternate_runtime(case: _Case, info: dict) -> None:
+    """Both implementations in one process, runs alternated (A, B, A, B...) from their stored states.
+
+    On a busy machine separate processes see different background load; alternating the
+    runs exposes both to the same load, which their ratio needs.
+    """
+    from brian2 import ms, prefs, second, seed as brian_seed, set_device
+
+    set_device("runtime")
+    prefs.codegen.target = case.backend
+    brian_seed(case.seed)
+    built = {impl: _build_case(dataclasses.replace(case, impl=impl)) for impl in ("bioplaus", "brian2")}
+    for b in built.values():
+        b.network.run(0 * ms)
+        b.network.store("bench_start")
+    times: dict[str, list[float]] = {impl: [] for impl in built}
+    for _ in range(case.repeat):
+        for impl, b in built.items():
+            b.network.restore("bench_start")
+            tic = time.perf_counter()
+            b.network.run(b.duration * second)
+            times[impl].append(time.perf_counter() - tic)
+    info["alternating_s"] = times
+
+
 def _worker(args: dict) -> dict:
-    case = _Case(**{k: args[k] for k in _Case.__dataclass_fields__})
+    alternate = args.get("impl") == "alternate"
+    case = _Case(**{**{k: args[k] for k in _Case.__dataclass_fields__}, "impl": "bioplaus" if alternate
+                    else args["impl"]})
     info: dict[str, Any] = {"status": "ok"}
-    if case.backend in STANDALONE:
+    if alternate:
+        _alternate_runtime(case, info)
+    elif case.backend in STANDALONE:
         _measure_standalone(case, info)
     else:
         _measure_runtime(case, info)
@@ -699,14 +728,18 @@ def measure(network: str, backend: str, size: int, *, impl: str = "bioplaus", th
     """Measure one network on one backend in a fresh Python process; a dict of timings and counts.
 
     ``impl``: ``"bioplaus"`` (the spec / network module) or ``"brian2"`` (hand-written, Vogels &
-    Abbott networks only). ``directory``: where a standalone project is built and kept (default:
-    a temporary directory, deleted afterwards); :func:`rerun_binaries` reruns it. ``in_process=True``
-    runs in this process instead (runtime backends only; used by the tests). Failures are
-    reported in ``status``, not raised.
+    Abbott networks only); ``"alternate"`` (runtime backends) builds both in one process and
+    returns their alternated run times in ``alternating_s``. ``directory``: where a standalone
+    project is built and kept (default: a temporary directory, deleted afterwards);
+    :func:`rerun_binaries` reruns it. ``in_process=True`` runs in this process instead (runtime
+    backends only; used by the tests). Failures are reported in ``status``, not raised.
     """
-    if impl not in ("bioplaus", "brian2"):
-        raise ConfigError("impl", impl, "'bioplaus' or 'brian2'")
-    if impl == "brian2" and network not in _VOGELS_ABBOTT:
+    if impl not in ("bioplaus", "brian2", "alternate"):
+        raise ConfigError("impl", impl, "'bioplaus', 'brian2' or 'alternate' (both, runs alternated; runtime "
+                          "backends)")
+    if impl == "alternate" and backend in STANDALONE:
+        raise ConfigError("impl", impl, "'bioplaus' or 'brian2' on standalone backends (see rerun_binaries)")
+    if impl != "bioplaus" and network not in _VOGELS_ABBOTT:
         raise ConfigError("impl", impl, f"'bioplaus' for {network!r} (hand-written versions exist for "
                           + ", ".join(_VOGELS_ABBOTT) + ")")
     with tempfile.TemporaryDirectory(prefix=f"bioplaus_bench_{backend}_") as tmp:
@@ -851,6 +884,10 @@ class BenchResult:
                   "hand-written Brian2 network / bioplaus's (>= 0.95: no measurable overhead); run_args rerun "
                   "= rerunning the compiled binary with new values vs rebuild = generate + compile + run.", ""]
         ratios = [r["hand_ratio"] for r in self.rows if r.get("hand_ratio") is not None]
+        spread = [r["run_spread"] for r in self.rows if r.get("run_spread")]
+        if spread:
+            parts.append(f"Noise: the slowest of a measurement's runs took {np.median(spread):.2f}x the fastest "
+                         f"(median over rows; max {max(spread):.2f}x); every figure is the fastest run.")
         if ratios:
             parts.append(f"Overhead (hand-written / bioplaus run time): median {np.median(ratios):.3f}, "
                          f"min {min(ratios):.3f}, max {max(ratios):.3f} over {len(ratios)} rows; spikes "
@@ -936,7 +973,7 @@ class BenchResult:
 
 CSV_COLUMNS = ("network", "backend", "threads", "size", "neurons", "synapses", "sim_s", "build_s", "objects_s",
                "compile_s", "run_s", "run_per_sim_s", "spikes", "events", "events_per_s", "rss_sim_mb",
-               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_build_s", "hand_rss_build_mb", "spikes_match",
+               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_ratio_alternating", "run_spread", "hand_build_s", "hand_rss_build_mb", "spikes_match",
                "rerun_s", "rebuild_s", "first_run_wall_s", "status", "note")
 
 
@@ -1038,16 +1075,28 @@ def run_bench(config: BenchConfig | None = None, *, progress: Callable[[str], No
                              + f" {row['size']:,} neurons: {impl} ...")
                 res[impl] = measure(row["network"], row["backend"], row["size"], impl=impl,
                                     directory=os.path.join(tmp, impl), **kw)
-            if (row["backend"] in STANDALONE and len(res) == 2
-                    and all(r.get("status") == "ok" for r in res.values())):
-                try:   # both binaries again, alternately, so that the ratio sees the same load
-                    extra = rerun_binaries([os.path.join(tmp, impl) for impl in order], cfg.repeat, cfg.timeout)
-                except (OSError, subprocess.SubprocessError, ValueError) as exc:
-                    extra = [[] for _ in order]
-                    res["bioplaus"].setdefault("notes", []).append(f"alternating reruns failed: {exc}")
-                for impl, times in zip(order, extra):
-                    res[impl]["run_all_s"] = list(res[impl]["run_all_s"]) + times
+            if len(res) == 2 and all(r.get("status") == "ok" for r in res.values()):
+                # both again, runs alternated, so that the ratio sees the same background load
+                extra: dict[str, list[float]] = {impl: [] for impl in order}
+                if row["backend"] in STANDALONE:
+                    try:
+                        times = rerun_binaries([os.path.join(tmp, impl) for impl in order], cfg.repeat,
+                                               cfg.timeout)
+                        extra = dict(zip(order, times))
+                    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+                        res["bioplaus"].setdefault("notes", []).append(f"alternating reruns failed: {exc}")
+                else:
+                    if progress:
+                        progress("  both in one process, runs alternated ...")
+                    alt = measure(row["network"], row["backend"], row["size"], impl="alternate", **kw)
+                    if alt.get("status") == "ok":
+                        extra = alt["alternating_s"]
+                    else:
+                        res["bioplaus"].setdefault("notes", []).append(f"alternating runs: {alt.get('status')}")
+                for impl, times in extra.items():
+                    res[impl]["run_all_s"] = list(res[impl]["run_all_s"]) + list(times)
                     res[impl]["run_s"] = min(res[impl]["run_all_s"])
+                    res[impl]["alternating_s"] = list(times)
         _merge_row(row, res.get("bioplaus", {}), res.get("brian2"))
         if progress and row["status"] == "ok":
             progress(f"  build {row['build_s']:.2f} s, run {row['run_per_sim_s']:.3g} s/sim s"
@@ -1077,6 +1126,8 @@ def _merge_row(row: dict, bio: dict, hand: dict | None) -> None:
                 "spike_digest"):
         row[key] = bio.get(key)
     row["run_per_sim_s"] = row["run_s"] / row["sim_s"]
+    runs = [x for x in (row.get("run_all_s") or []) if x > 0]
+    row["run_spread"] = max(runs) / min(runs) if runs else None   # slowest / fastest run: the noise
     row["events_per_s"] = row["events"] / row["run_s"] if row["run_s"] > 0 else None
     notes = list(bio.get("notes") or [])
     if hand is not None:
@@ -1085,6 +1136,9 @@ def _merge_row(row: dict, bio: dict, hand: dict | None) -> None:
             row["hand_build_s"] = hand["build_s"]
             row["hand_rss_build_mb"] = hand.get("rss_build_mb")
             row["hand_ratio"] = hand["run_s"] / row["run_s"]
+            if bio.get("alternating_s") and hand.get("alternating_s"):
+                row["hand_ratio_alternating"] = min(hand["alternating_s"]) / min(bio["alternating_s"])
+                row["hand_run_all_s"] = hand.get("run_all_s")
             row["spikes_match"] = hand.get("spike_digest") == bio.get("spike_digest")
             row["hand_spikes"] = hand.get("spikes")
             if not row["spikes_match"]:

@@ -107,6 +107,7 @@ def test_bench_api_table_csv_and_figure(tmp_path, monkeypatch):
         assert r["run_per_sim_s"] == pytest.approx(r["run_s"] / 0.02)
         assert r["hand_ratio"] == pytest.approx(r["hand_run_s"] / r["run_s"])
         assert r["spikes_match"] is True
+        assert r["hand_ratio_alternating"] > 0 and r["run_spread"] >= 1   # runs alternated in one process
         assert r["build_s"] > 0 and r["rss_sim_mb"] > 10
     if "cuda" in backends:   # no GPU here: the reason is in the table, nothing is run
         cuda = [r for r in res.rows if r["backend"] == "cuda"]
