@@ -37,6 +37,8 @@ _EXPORTS = {
     "TrainSettings": "reference.credit", "Alignment": "reference.credit", "CREDIT_RULES": "reference.credit",
     "register_credit_rule": "reference.credit", "make_credit_rule": "reference.credit",
     "angle_deg": "metrics", "summarize": "metrics",
+    # parameter studies
+    "expand_sweep": "sweep", "run_sweep": "sweep", "sweep_network": "sweep",
 }
 
 __all__ = ["__version__", *_EXPORTS]
