@@ -149,6 +149,15 @@ def test_rule_parameters_are_validated():
         make_credit_rule("dfa-brian2", present="1 mV")
 
 
+def test_mismatched_arrays_are_named():
+    x, y, ref, W0, b0, fb = _problem("fa", n=5)
+    sim = FARateSimulation(FARateNetwork(sizes=SIZES, rule="dfa"))   # DFA wants (n_l, n_out) matrices
+    with pytest.raises(ConfigError, match=r"feedback\[0\].*shape \(8, 3\) for dfa"):
+        sim.train(W0, b0, fb, x, ref.net.targets(y, 3), [np.arange(5)])
+    with pytest.raises(ConfigError, match=r"orders"):
+        FARateSimulation(FARateNetwork(sizes=SIZES)).train(W0, b0, fb, x, ref.net.targets(y, 3), [np.arange(6)])
+
+
 def test_divergence_is_reported():
     x, y, ref, W0, b0, fb = _problem("fa", n=10)
     spec = FARateNetwork(sizes=SIZES, rule="fa", lr=1e200)

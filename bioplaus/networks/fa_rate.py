@@ -614,6 +614,7 @@ class FARateSimulation:
         """Present ``x[order]`` epoch after epoch (one Brian2 run) starting from the given weights."""
         x = np.ascontiguousarray(x, dtype=float)
         targets = np.ascontiguousarray(targets, dtype=float)
+        _check_shapes(self.spec, weights, biases, feedback, x, targets)
         schedule = fa_rate_schedule(self.spec, orders, len(x))
         epoch_windows = len(orders[0]) if (self.snapshots and len(orders)) else None
         if epoch_windows is not None and any(len(o) != epoch_windows for o in orders):
@@ -621,7 +622,7 @@ class FARateSimulation:
         key = (x.shape, targets.shape, schedule.sample_index.shape, schedule.n_windows, epoch_windows)
         t0 = time.perf_counter()
         if self.standalone and self._built is not None and key == self._key and self._project_alive():
-            res = self._rerun(weights, biases, x, targets, schedule)
+            res = self._rerun(weights, biases, feedback, x, targets, schedule)
         else:
             res = self._build_and_run(weights, biases, feedback, x, targets, schedule, epoch_windows, key)
         res.timings["total_s"] = time.perf_counter() - t0
@@ -683,7 +684,7 @@ class FARateSimulation:
         res.timings.update(timings)
         return res
 
-    def _rerun(self, weights, biases, x, targets, schedule) -> FARateResult:
+    def _rerun(self, weights, biases, feedback, x, targets, schedule) -> FARateResult:
         b = self._built
         assert b is not None
         values = {"x_data": np.vstack([x, np.zeros((1, x.shape[1]))]),
@@ -697,6 +698,9 @@ class FARateSimulation:
             args[s.w] = np.asarray(weights[l], dtype=float)[j, i]
         for g, bias in zip(b.layers[1:], biases):
             args[g.b] = np.asarray(bias, dtype=float)
+        for s, B in zip(b.feedback, feedback):
+            i, j = np.asarray(s.i[:]), np.asarray(s.j[:])
+            args[s.B] = np.asarray(B, dtype=float)[j, i]
         for obj, var in b.plastic_state:
             key = f"{_role(obj, self.spec.name)}.{var}"
             if key in self.state:
