@@ -70,7 +70,7 @@ class FARateExperiment(Experiment):
 
         def __post_init__(self):
             from ..data import check_dataset_name
-            from ..networks.fa_rate import ACTIVATIONS, LOSSES, RULES, FARateNetwork
+            from ..networks.fa_rate import ACTIVATIONS, LOSSES, RULES
 
             p = "params"
             set_field(self, "rule", choice(p, "rule", self.rule, RULES))
@@ -101,7 +101,6 @@ class FARateExperiment(Experiment):
             for f in ("lr", "momentum", "weight_decay", "present", "rest", "dt", "tau"):
                 if f not in ("dt", "tau") or getattr(self, f) is not None:
                     set_field(self, f, getattr(spec, f))
-            assert isinstance(spec, FARateNetwork)
 
         def network_spec(self, sizes):
             from ..networks.fa_rate import FARateNetwork
