@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..plots import (plot_bcm_selectivity, plot_oja_convergence, plot_stdp_window, plot_triplet_frequency,
+                     plot_weight_bars, plot_weight_distribution)
 from ..spec.params import choice, integer, number, quantity, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
 
@@ -35,20 +37,6 @@ def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
-
-
-def _fig(title: str, xlabel: str, ylabel: str):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    return fig, ax
 
 
 # --------------------------------------------------------------------------- STDP window
@@ -115,13 +103,9 @@ class StdpWindow(Experiment):
         analytic = np.where(dts > 0, rule.A_plus * np.exp(-dts / tp), -rule.A_minus * np.exp(dts / tm))
         rel = np.abs(dw - analytic) / np.abs(analytic)
         rows = [dict(delta_t_ms=float(d), dw=float(w), analytic=float(a)) for d, w, a in zip(dts, dw, analytic)]
-        fig, ax = _fig(f"{type(rule).__name__} window ({ctx.backend})", "Δt = t_post − t_pre (ms)", "Δw per pairing")
-        x = np.linspace(dts.min(), dts.max(), 400)
-        ax.plot(x, np.where(x > 0, rule.A_plus * np.exp(-x / tp), -rule.A_minus * np.exp(x / tm)), "k-",
-                label="analytic")
-        ax.plot(dts, dw, "o", color="C3", label="simulated")
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.legend()
+        fig = plot_stdp_window(dts, dw, lambda x: np.where(x > 0, rule.A_plus * np.exp(-x / tp),
+                                                           -rule.A_minus * np.exp(x / tm)),
+                               title=f"{type(rule).__name__} window ({ctx.backend})")
         summary = (f"Max relative error of the measured window against the analytic curve: **{rel.max():.2e}** "
                    f"over {n} values of Δt in ±{_ms(p.dt_max):.0f} ms.\n")
         return ExperimentResult(rows=rows, arrays={"delta_t_ms": dts, "dw": dw, "analytic": analytic},
@@ -187,13 +171,9 @@ class TripletFrequency(Experiment):
         dw = r["syn.w"][np.argsort(r["syn.i"])] - p.w_init
         rows = [dict(frequency_hz=f, delta_t_ms=sign * d, dw=float(w), dw_percent=float(100 * w / p.w_init))
                 for (f, sign), w in zip(conds, dw)]
-        fig, ax = _fig(f"Triplet STDP ({p.preset}), {p.pairings} pairings", "pairing frequency (Hz)",
-                       "weight change (% of initial)")
         nf = len(p.frequencies)
-        ax.plot(p.frequencies, 100 * dw[:nf] / p.w_init, "o-", label=f"Δt = +{d:g} ms")
-        ax.plot(p.frequencies, 100 * dw[nf:] / p.w_init, "s--", label=f"Δt = −{d:g} ms")
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.legend()
+        fig = plot_triplet_frequency(p.frequencies, dw[:nf], dw[nf:], w_init=p.w_init, delta_t_ms=d,
+                                     title=f"Triplet STDP ({p.preset}), {p.pairings} pairings")
         table = _md_table(["frequency (Hz)", f"Δw % (+{d:g} ms)", f"Δw % (−{d:g} ms)"],
                           [[f, float(100 * a / p.w_init), float(100 * b / p.w_init)]
                            for f, a, b in zip(p.frequencies, dw[:nf], dw[nf:])])
@@ -260,11 +240,7 @@ class OjaPCA(Experiment):
         cos = float(abs(pc1 @ w) / np.linalg.norm(w))
         rows = [dict(t_s=float(t), cos_pc1=float(c), norm=float(nrm))
                 for t, c, nrm in zip(r["w.state.t"], cos_t, np.linalg.norm(wt, axis=0))]
-        fig, ax = _fig("Oja's rule: alignment with the first principal component", "time (s)", "value")
-        ax.plot(r["w.state.t"], cos_t, label="|cos(w, PC1)|")
-        ax.plot(r["w.state.t"], np.linalg.norm(wt, axis=0), label="‖w‖")
-        ax.axhline(1, color="grey", lw=0.5)
-        ax.legend()
+        fig = plot_oja_convergence(r["w.state.t"], cos_t, np.linalg.norm(wt, axis=0))
         summary = f"Final |cos(w, PC1)| = **{cos:.4f}**, ‖w‖ = **{np.linalg.norm(w):.4f}** (dims = {p.dims}).\n"
         return ExperimentResult(rows=rows, arrays={"w": w, "pc1": pc1, "cov": cov, "w_t": wt},
                                 summary=summary, figures={"oja_convergence": fig},
@@ -320,11 +296,7 @@ class BCMSelectivity(Experiment):
         rows = [dict(neuron=j, preferred_pattern=int(np.argmax(resp[:, j])), selectivity_ratio=float(ratio[j]),
                      **{f"response_p{k}": float(resp[k, j]) for k in range(p.n_patterns)})
                 for j in range(p.n_neurons)]
-        fig, ax = _fig("BCM selectivity: responses after learning", "pattern", "response r (a.u.)")
-        width = 0.8 / p.n_neurons
-        for j in range(p.n_neurons):
-            ax.bar(np.arange(p.n_patterns) + j * width, resp[:, j], width, label=f"neuron {j}")
-        ax.legend()
+        fig = plot_bcm_selectivity(resp)
         summary = _md_table(["neuron", "preferred pattern", "response ratio (best / second)"],
                             [[j, int(np.argmax(resp[:, j])), float(ratio[j])] for j in range(p.n_neurons)]) + "\n"
         return ExperimentResult(rows=rows, arrays={"W": W, "patterns": patterns, "responses": resp},
@@ -402,12 +374,10 @@ class StdpCompetition(Experiment):
         bimodal = float(np.mean((w < 0.1) | (w > 0.9)))
         wc, wu = (float(w[:n_c].mean()) if n_c else float("nan")), (float(w[n_c:].mean()) if n_u else float("nan"))
         rows = [dict(input=k, correlated=int(k < n_c), w=float(w[k])) for k in range(p.n_inputs)]
-        fig, ax = _fig("STDP competition: final weight distribution", "w / w_max", "number of synapses")
-        if n_c:
-            ax.hist(w[:n_c], bins=25, range=(0, 1), alpha=0.7, label="correlated inputs")
-        if n_u:
-            ax.hist(w[n_c:], bins=25, range=(0, 1), alpha=0.7, label="uncorrelated inputs")
-        ax.legend()
+        corr = np.arange(p.n_inputs) < n_c
+        fig = plot_weight_distribution(w, {"correlated inputs": corr, "uncorrelated inputs": ~corr},
+                                       w_range=(0.0, 1.0), xlabel="w / w_max (dimensionless)",
+                                       title="STDP competition: final weight distribution")
         summary = _md_table(["quantity", "value"], [
             ["fraction of weights < 0.1 or > 0.9 (bimodality)", bimodal],
             ["mean weight, correlated inputs", wc], ["mean weight, uncorrelated inputs", wu],
@@ -488,10 +458,8 @@ class RewardStdp(Experiment):
         w = r["syn.w"][np.argsort(r["syn.i"])]
         others = np.delete(w, p.rewarded)
         rows = [dict(input=k, rewarded=int(k == p.rewarded), w=float(w[k])) for k in range(p.n_inputs)]
-        fig, ax = _fig("Reward-modulated STDP: final weights", "input", "w")
-        ax.bar(np.arange(p.n_inputs), w, color=["C3" if k == p.rewarded else "C0" for k in range(p.n_inputs)])
-        ax.axhline(0.5, color="grey", lw=0.5, ls="--", label="initial")
-        ax.legend()
+        fig = plot_weight_bars(w, highlight=[p.rewarded], initial=0.5, highlight_label=f"rewarded input {p.rewarded}",
+                               ylabel="w (fraction of w_max)", title="Reward-modulated STDP: final weights")
         summary = _md_table(["quantity", "value"], [["rewarded synapse w", float(w[p.rewarded])],
                                                     ["other synapses, mean w", float(others.mean())],
                                                     ["other synapses, max |Δw|", float(np.abs(others - 0.5).max())]])
