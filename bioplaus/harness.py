@@ -41,7 +41,8 @@ import numpy as np
 from .data import Dataset, check_dataset_name, load_dataset
 from .errors import BioplausError, ConfigError, DivergedError, did_you_mean
 from .metrics import RuleSummary, metric_columns, summarize, summary_markdown
-from .reference.credit import CREDIT_RULES, CreditRule, Learner, TrainSettings, make_credit_rule
+from .reference.credit import (CREDIT_RULES, CreditRule, Learner, TrainSettings, credit_rule_names, is_credit_rule,
+                               make_credit_rule)
 from .reference.mlp import ACTIVATIONS, LOSSES, MLP, accuracy, loss_value
 
 __all__ = ["CompareConfig", "CompareResult", "compare", "WEIGHT_LIMIT", "PROBE_SIZE"]
@@ -141,12 +142,12 @@ class CompareConfig:
             rules = tuple(rules)
         except TypeError:
             raise ConfigError("compare.rules", self.rules, "a list of rule names") from None
+        known = credit_rule_names()
         if not rules:
-            raise ConfigError("compare.rules", self.rules, "at least one rule: " + ", ".join(CREDIT_RULES))
+            raise ConfigError("compare.rules", self.rules, "at least one rule: " + ", ".join(known))
         for r in rules:
-            if not isinstance(r, CreditRule) and (not isinstance(r, str) or r not in CREDIT_RULES):
-                raise ConfigError("compare.rules", r, "one of " + ", ".join(CREDIT_RULES)
-                                  + did_you_mean(str(r), CREDIT_RULES))
+            if not isinstance(r, CreditRule) and not is_credit_rule(r):
+                raise ConfigError("compare.rules", r, "one of " + ", ".join(known) + did_you_mean(str(r), known))
         names = [self.rule_name(r) for r in rules]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

@@ -84,3 +84,15 @@ def test_corrupt_checkpoint_is_reported_not_trusted(tmp_path):
     assert load_checkpoint(p).epoch == 1
     with pytest.raises(BioplausError, match="no random generator named 'batch'"):
         load_checkpoint(p).restore_rng("batch")
+
+
+def test_brian2_rules_are_known_to_the_cli_without_importing_brian2_first(capsys):
+    import subprocess
+    import sys
+
+    code = ("import sys; from bioplaus.reference.credit import credit_rule_names; "
+            "n = credit_rule_names(); print('fa-brian2' in n, 'brian2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False"]
+    assert main(["compare", "--rules", "fa-brain2", "--out", "x"]) == 2
+    assert "did you mean 'fa-brian2'" in capsys.readouterr().err

@@ -68,6 +68,8 @@ __all__ = [
     "register_credit_rule",
     "make_credit_rule",
     "credit_rule_names",
+    "is_credit_rule",
+    "EXTERNAL_CREDIT_RULES",
     "angle_deg",
 ]
 
@@ -93,17 +95,37 @@ def register_credit_rule(name: str) -> Callable[[type["CreditRule"]], type["Cred
     return deco
 
 
+#: rules registered by modules that import Brian2: name -> module imported on first use,
+#: so the numpy harness stays free of Brian2 until such a rule is asked for
+EXTERNAL_CREDIT_RULES: dict[str, str] = {
+    "fa-brian2": "bioplaus.networks.fa_rate",
+    "dfa-brian2": "bioplaus.networks.fa_rate",
+}
+
+
 def credit_rule_names() -> tuple[str, ...]:
-    """Names of every registered rule, in registration order."""
-    return tuple(CREDIT_RULES)
+    """Names of every known rule: registered ones in registration order, then those loaded on demand."""
+    return tuple(CREDIT_RULES) + tuple(n for n in EXTERNAL_CREDIT_RULES if n not in CREDIT_RULES)
+
+
+def is_credit_rule(name: Any) -> bool:
+    """Whether ``name`` names a rule, importing the module of an on-demand rule if needed."""
+    if not isinstance(name, str):
+        return False
+    if name not in CREDIT_RULES and name in EXTERNAL_CREDIT_RULES:
+        import importlib
+
+        importlib.import_module(EXTERNAL_CREDIT_RULES[name])
+    return name in CREDIT_RULES
 
 
 def make_credit_rule(rule: "str | CreditRule", key: str = "rules", **params: Any) -> "CreditRule":
     """Return the rule registered as ``rule`` built with ``params`` (a :class:`CreditRule` passes through)."""
     if isinstance(rule, CreditRule):
         return rule
-    if not isinstance(rule, str) or rule not in CREDIT_RULES:
-        raise ConfigError(key, rule, "one of " + ", ".join(CREDIT_RULES) + did_you_mean(str(rule), CREDIT_RULES))
+    if not is_credit_rule(rule):
+        names = credit_rule_names()
+        raise ConfigError(key, rule, "one of " + ", ".join(names) + did_you_mean(str(rule), names))
     cls = CREDIT_RULES[rule]
     known = {f.name for f in fields(cls)}
     for k in params:
