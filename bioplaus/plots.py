@@ -111,8 +111,9 @@ def _figure(figsize=(6.4, 4.2), **kw) -> tuple[Figure, Any]:
     return _subplots(figsize=figsize, **kw)
 
 
-def _cmap(name: str):
-    return matplotlib.colormaps[name].copy()
+def _cmap(name: str, bad: str | None = None):
+    cm = matplotlib.colormaps[name]
+    return cm.with_extremes(bad=bad) if bad is not None else cm
 
 
 def _label(ax, title: str | None, xlabel: str, ylabel: str, grid: bool = True) -> None:
@@ -342,7 +343,7 @@ def _symmetric(vals: np.ndarray) -> tuple[str, float, float]:
 
 def plot_receptive_fields(weights: Any, image_shape: Sequence[int] | None = None, *, n_max: int = 25,
                           layout: str = "auto", neurons: Sequence[int] | None = None, title: str | None = None,
-                          unit: str = "a.u.") -> Figure:
+                          unit: str = "a.u.", labels: Sequence[Any] | None = None) -> Figure:
     """Input weights of each neuron drawn as an image, one panel per neuron, one colour scale.
 
     Parameters
@@ -357,6 +358,9 @@ def plot_receptive_fields(weights: Any, image_shape: Sequence[int] | None = None
         Default: square images (64 inputs -> 8x8 digits, 784 -> 28x28 MNIST).
     n_max : int
         Most neurons drawn (the first ones, or ``neurons``).
+    labels : sequence, optional
+        One label per neuron (e.g. the class assigned to it), shown above its panel;
+        a negative integer (a neuron that never fired) shows as "silent".
     """
     if isinstance(weights, Mapping):
         return _receptive_field_rows(dict(weights), image_shape, n_max=min(n_max, 12), layout=layout,
@@ -379,7 +383,12 @@ def plot_receptive_fields(weights: Any, image_shape: Sequence[int] | None = None
             ax.axis("off")
             continue
         im = ax.imshow(W[idx[k]].reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"neuron {idx[k]}", fontsize=8, pad=2)
+        if labels is not None:
+            lab = labels[idx[k]]
+            silent = isinstance(lab, (int, np.integer)) and lab < 0
+            ax.set_title(f"{idx[k]}: silent" if silent else f"{idx[k]}: class {lab}", fontsize=8, pad=2)
+        else:
+            ax.set_title(f"neuron {idx[k]}", fontsize=8, pad=2)
     fig.suptitle(title or f"Receptive fields: input weights as {shape[0]}x{shape[1]} images "
                           f"({n} of {W.shape[0]} neurons)", fontsize=_TITLE_SIZE)
     fig.supxlabel("image column (pixel)", fontsize=9)
@@ -415,6 +424,8 @@ def _receptive_field_rows(weights: dict[str, Any], image_shape, *, n_max: int, l
         cb.set_label(f"w ({unit})", fontsize=7)
     fig.suptitle(title or f"Receptive fields of the first {n} hidden units ({shape[0]}x{shape[1]} images; "
                           "one colour scale per row)", fontsize=_TITLE_SIZE)
+    fig.supxlabel("hidden unit: input weights as an image (pixel columns)", fontsize=9)
+    fig.supylabel("rule (pixel rows)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -427,8 +438,7 @@ def plot_weight_matrix(W: Any, *, title: str | None = None, xlabel: str = "posts
         W = W[:, None]
     cmap, vmin, vmax = _symmetric(W)
     fig, ax = _figure((6.4, 4.8))
-    cm = _cmap(cmap)
-    cm.set_bad("0.85")
+    cm = _cmap(cmap, bad="0.85")
     im = ax.imshow(np.ma.masked_invalid(W), cmap=cm, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     _label(ax, title or f"Weight matrix ({W.shape[0]} x {W.shape[1]})", xlabel, ylabel, grid=False)
     for axis, n in ((ax.xaxis, W.shape[1]), (ax.yaxis, W.shape[0])):
@@ -1042,8 +1052,7 @@ def plot_sweep_heatmap(rows: Any, x: str, y: str, metric: str, *, title: str | N
         M[yc.index(str(e[y])), xc.index(str(e[x]))] = e["mean"]
         S[yc.index(str(e[y])), xc.index(str(e[x]))] = e["std"]
     fig, ax = _figure((max(5.5, 1.1 * len(xc) + 2.5), max(4.0, 0.7 * len(yc) + 2)))
-    cm = _cmap(cmap)
-    cm.set_bad("0.85")
+    cm = _cmap(cmap, bad="0.85")
     im = ax.imshow(np.ma.masked_invalid(M), origin="lower", cmap=cm, aspect="auto", interpolation="nearest")
     n_seeds = max(e["n"] for e in entries)
     finite = M[np.isfinite(M)]
@@ -1164,6 +1173,16 @@ def _reward_figs(a, rows, params):
     return {"weights": plot_weight_bars(a["w"], highlight=[k], initial=0.5, highlight_label=f"rewarded input {k}",
                                         ylabel="w (fraction of w_max)",
                                         title="Reward-modulated STDP: final weights")}
+
+
+@register_experiment_figures("stdp_classifier")
+def _stdp_classifier_figs(a, rows, params):
+    figs = {"receptive_fields": plot_receptive_fields(
+        a["weights"], layout="in_out", n_max=100, labels=a.get("assignments"),
+        title="Receptive fields of the excitatory neurons (input weights; assigned class above)")}
+    if "confusion_test" in a:
+        figs["confusion_test"] = plot_confusion_matrix(a["confusion_test"], title=None)
+    return figs
 
 
 _IMAGE_SIZES = {64: (8, 8), 784: (28, 28)}
@@ -1289,7 +1308,7 @@ def figures_for(path: str | os.PathLike) -> dict[str, Figure]:
 
     Comparisons: learning curves, alignment angles and first-layer receptive fields.
     Experiments: the figures registered for the experiment
-    (:data:`EXPERIMENT_FIGURES`) and, for any experiment, learning curves (rows with
+    (:data:`EXPERIMENT_FIGURES`); for any other experiment, learning curves (rows with
     ``epoch`` and ``test_acc``), a raster (arrays ``<pop>.spikes.t``), receptive
     fields (2-D arrays with 64 or 784 inputs) and a confusion matrix (an array named
     ``*confusion*``, or labels and predictions). Sweeps: one figure per metric.
@@ -1325,9 +1344,8 @@ def figures_for(path: str | os.PathLike) -> dict[str, Figure]:
         except KeyError as exc:
             raise BioplausError(f"{str(d)!r}: results of experiment {experiment!r} lack {exc}; "
                                 "expected the arrays.npz and metrics.csv that experiment writes") from None
-    for k, f in _generic_figs(arrays, rows, params, experiment).items():
-        if k not in figs:
-            figs[k] = f
+    else:
+        figs.update(_generic_figs(arrays, rows, params, experiment))
     return figs
 
 
