@@ -277,7 +277,7 @@ def plot_membrane(data: Any, monitor: str | None = None, variable: str = "v", *,
         vals = vals.T
     voltage = variable.lower() in ("v", "vm", "v_m", "u_m") or variable.startswith("v")
     scale, vunit = (1e3, "mV") if voltage else (1.0, "SI units")
-    neurons = list(neurons) if neurons is not None else list(range(min(5, vals.shape[0])))
+    neurons = list(neurons) if neurons is not None else list(range(min(3, vals.shape[0])))
     unit, tscale = _time_unit(float(t.max()) if t.size else 1.0)
     fig, ax = _figure((8, 4))
     for n in neurons:
@@ -286,7 +286,7 @@ def plot_membrane(data: Any, monitor: str | None = None, variable: str = "v", *,
         ax.axhline(threshold * scale, color="0.4", ls="--", lw=0.8, label="threshold")
     what = "membrane potential" if voltage else variable
     _label(ax, title or f"{what.capitalize()} ({name})", f"time ({unit})", f"{what} ({vunit})")
-    _legend(ax, loc="upper right")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -949,8 +949,14 @@ def _short(key: str) -> str:
     return key.split(".", 1)[1] if key.startswith("params.") else key
 
 
+_METRIC_LABELS = {"cos_pc1": "|cos(w, PC1)|", "norm": "‖w‖", "max_rel_error": "max relative error",
+                  "final_test_acc": "final test accuracy", "test_acc": "test accuracy",
+                  "min_selectivity_ratio": "min selectivity ratio (best / 2nd)", "bimodality": "bimodality (fraction)",
+                  "output_rate_hz": "output rate (Hz)", "w_rewarded": "rewarded weight w"}
+
+
 def _metric_label(metric: str) -> str:
-    return metric.replace("_", " ")
+    return _METRIC_LABELS.get(metric, metric.replace("_", " "))
 
 
 def plot_sweep_line(rows: Any, key: str, metric: str, *, group: str | None = None, title: str | None = None,
