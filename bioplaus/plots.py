@@ -130,6 +130,30 @@ def _legend(ax, **kw) -> None:
         ax.legend(fontsize=kw.pop("fontsize", 8), **kw)
 
 
+def _log_y(ax) -> None:
+    """Log y axis whose ticks read as powers of ten over several decades, and as plain numbers
+    (0.5, 2, 3) when the data span less than a decade (instead of "2.4 x 10^0")."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(v: float, minor: bool) -> str:
+        lo, hi = ax.get_ylim()
+        if not (v > 0 and lo > 0 and hi > 0):
+            return ""
+        exponent = math.floor(math.log10(v) + 1e-9)
+        mantissa = round(v / 10 ** exponent, 6)
+        if hi / lo < 10:
+            if minor and hi / lo > 3 and mantissa not in (2, 3, 5):
+                return ""
+            return f"{v:.3g}"
+        if minor or mantissa != 1:
+            return ""
+        return f"{v:g}" if 1e-2 <= v <= 1e3 else f"$10^{{{exponent}}}$"
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v, False)))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: label(v, True)))
+
+
 def _time_unit(t_max_s: float) -> tuple[str, float]:
     """``("ms", 1e3)`` for short spans, ``("s", 1)`` otherwise."""
     return ("ms", 1e3) if t_max_s < 2.0 else ("s", 1.0)
@@ -424,8 +448,8 @@ def _receptive_field_rows(weights: dict[str, Any], image_shape, *, n_max: int, l
         cb.set_label(f"w ({unit})", fontsize=7)
     fig.suptitle(title or f"Receptive fields of the first {n} hidden units ({shape[0]}x{shape[1]} images; "
                           "one colour scale per row)", fontsize=_TITLE_SIZE)
-    fig.supxlabel("hidden unit: input weights as an image (pixel columns)", fontsize=9)
-    fig.supylabel("rule (pixel rows)", fontsize=9)
+    fig.supxlabel(f"hidden unit (each image: its weights from the {shape[0]}x{shape[1]} input pixels)", fontsize=9)
+    fig.supylabel("rule", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -715,7 +739,7 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     ax1.set_xlabel("epoch")
     if regression:
         ax1.set_ylabel("test loss (" + _LOSS_LABEL.get(loss or "mse", "loss") + ")")
-        ax1.set_yscale("log")
+        _log_y(ax1)
         ax1.set_title("Test loss")
     else:
         ax1.set_ylabel("test accuracy (fraction correct)")
@@ -730,7 +754,7 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
         _band(ax2, ep, vals, rule)
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("training loss (" + _LOSS_LABEL.get(loss or "", "loss") + ")")
-    ax2.set_yscale("log")
+    _log_y(ax2)
     ax2.set_title("Training loss")
     for ax in (ax1, ax2):
         ax.grid(True, alpha=0.3)
@@ -753,7 +777,7 @@ def plot_rule_metric(results: Any, column: str = "test_acc", *, ylabel: str | No
                "train_loss": "training loss", "test_loss": "test loss", "wall_time_s": "wall time (s)"}
     _label(ax, title or f"{column} per rule (mean ± std over seeds)", "epoch", ylabel or default.get(column, column))
     if log:
-        ax.set_yscale("log")
+        _log_y(ax)
     _integer_epochs(ax)
     _legend(ax, title="rule")
     fig.tight_layout()
