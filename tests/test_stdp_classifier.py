@@ -199,7 +199,7 @@ def test_experiment_outputs(tmp_path):
 
 
 @pytest.mark.standalone
-def test_classifier_trains_on_cpp(toy_run):
+def test_classifier_trains_on_cpp():
     """Same toy problem as one compiled cpp_standalone run: learns, and matches numpy in kind."""
     sch, x, y = toy_schedule()
     cfg = DiehlCook(**TOY)

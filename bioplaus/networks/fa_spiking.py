@@ -67,7 +67,7 @@ class SpikingFA(Spec):
     tau_U: Any = "20 ms"
     u_inc: Any = 0.5
     feedback_scale: Any = 0.5
-    eta: Any = 1e-4
+    eta: Any = 1e-3
     b_low: Any = -0.5
     b_high: Any = 1.0
     w_max: Any = 1.0
