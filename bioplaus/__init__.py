@@ -29,7 +29,7 @@ _EXPORTS = {
     "make_rule": "spec.rules",
     # model files, experiments, results
     "load_model": "config", "run_model": "runner", "ModelConfig": "config",
-    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint", "train_epochs": "training",
     # comparison harness (numpy only)
     "CompareConfig": "harness", "CompareResult": "harness", "compare": "harness",
     "Dataset": "data", "load_dataset": "data", "MLP": "reference.mlp",

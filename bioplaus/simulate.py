@@ -31,6 +31,7 @@ class SimResult:
     arrays: dict[str, np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
     compiler_flags: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.arrays[key]
@@ -87,7 +88,8 @@ def _divergence(arrays: dict[str, np.ndarray], spec: NetworkSpec, limit: float) 
 
 def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None, directory=None,
              threads: int | None = None, report: str | None = None, check_divergence: bool = True,
-             weight_limit: float = WEIGHT_LIMIT) -> SimResult:
+             weight_limit: float = WEIGHT_LIMIT, initial_state: dict[str, np.ndarray] | None = None,
+             elapsed: float = 0.0) -> SimResult:
     """Build ``spec`` on ``backend``, run it for ``duration`` (default ``spec.duration``), return the arrays.
 
     A ``duration`` given here replaces ``spec.duration`` (so frozen Poisson input is
@@ -98,6 +100,10 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
     :class:`~bioplaus.errors.DivergedError` naming the projection or variable and the
     first recorded time it went bad; :func:`bioplaus.runner.run_model` records that as
     the run's status.
+
+    ``initial_state`` (a previous result's :attr:`SimResult.state`) continues from where
+    that run stopped; ``elapsed`` is how long it ran (seconds), to shift last-event times.
+    The result's ``state`` holds every changing variable for the next call.
 
     >>> from bioplaus import LIF, Monitor, NetworkSpec, Population, simulate
     >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], monitors=[Monitor("n")], duration="100 ms")
@@ -116,12 +122,15 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         defaultclock.dt = spec.dt
         t0 = time.perf_counter()
         built = build_network(spec)
+        if initial_state is not None:
+            built.set_state(initial_state, elapsed)
         t1 = time.perf_counter()
         built.network.run(spec.duration, report=report)
         t2 = time.perf_counter()
         s.finish()
         t3 = time.perf_counter()
         arrays = built.collect()
+        state = built.state()
         timings = {"build_objects_s": t1 - t0, "total_s": t3 - t0}
         if s.standalone:
             timings["codegen_compile_run_s"] = t3 - t2
@@ -135,7 +144,7 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
 
                 raise DivergedError(bad[0], bad[1], f"{spec.name} on {backend}")
         return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
-                         compiler_flags=dict(s.compiler_flags))
+                         compiler_flags=dict(s.compiler_flags), state=state)
 
 
 class _CallableModule(type(sys.modules[__name__])):

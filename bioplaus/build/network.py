@@ -74,6 +74,43 @@ class BuiltNetwork:
         return out
 
 
+    # ------------------------------------------------------------------ state (checkpoints)
+    def _stateful(self):
+        from brian2.core.variables import ArrayVariable
+
+        for name, obj in [*self.groups.items(), *self.synapses.items()]:
+            for var, v in obj.variables.items():
+                if (isinstance(v, ArrayVariable) and getattr(v.owner, "name", None) == obj.name and not v.read_only
+                        and not v.constant
+                        and not v.scalar and not var.startswith("_") and var not in ("i", "j")):
+                    yield name, obj, var
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every changing per-unit/per-synapse variable (``"proj.w"``, ``"exc.theta"``, traces,
+        ``lastspike``...) as plain arrays: what a checkpoint must hold to continue training."""
+        return {f"{name}.{var}": np.array(getattr(obj, var)[:] if not hasattr(getattr(obj, var), "dim")
+                                          else np.asarray(getattr(obj, var)[:]))
+                for name, obj, var in self._stateful()}
+
+    def set_state(self, state: dict[str, np.ndarray], elapsed: float = 0.0) -> None:
+        """Load a :meth:`state` into this (freshly built) network before it runs.
+
+        Times of last events (``lastspike``, ``lastupdate``) are shifted by ``-elapsed``
+        seconds, since the new run starts its clock at zero.
+        """
+        from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+        for name, obj, var in self._stateful():
+            key = f"{name}.{var}"
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            if var in ("lastspike", "lastupdate"):
+                value = value - elapsed
+            dim = get_dimensions(obj.variables[var])
+            setattr(obj, var, Quantity(value, dim=dim) if value.dtype.kind == "f" else value)
+
+
 def connectivity_indices(proj: Projection, n_pre: int, n_post: int, rng: np.random.Generator):
     """Pre and post indices of the synapses, drawn in numpy (identical on every backend)."""
     c = proj.connectivity
