@@ -33,7 +33,7 @@ from ..errors import ConfigError, did_you_mean
 from ..spec.params import Spec
 
 __all__ = ["Experiment", "ExperimentParams", "ExperimentResult", "RunContext", "EXPERIMENTS",
-           "register_experiment", "experiment_class"]
+           "register_experiment", "experiment_class", "md_table"]
 
 EXPERIMENTS: dict[str, type["Experiment"]] = {}
 
@@ -119,6 +119,22 @@ class Experiment:
 
     def run(self, params: ExperimentParams, ctx: RunContext) -> ExperimentResult:  # pragma: no cover
         raise NotImplementedError
+
+
+def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table (floats to 4 significant digits) for experiment summaries.
+
+    >>> print(md_table(["a", "b"], [[1, 0.123456]]))
+    | a | b |
+    |---|---|
+    | 1 | 0.1235 |
+    """
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def timed(fn: Callable, *args, **kw) -> tuple[Any, float]:

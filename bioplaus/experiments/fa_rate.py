@@ -17,18 +17,9 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..spec.params import choice, integer, number, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
+from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["FARateExperiment"]
-
-
-def _md_table(header: list[str], rows: list[list[Any]]) -> str:
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 @register_experiment("fa_rate")
@@ -209,7 +200,7 @@ class FARateExperiment(Experiment):
                    f"batch {p.batch_size}, momentum {p.momentum}; "
                    f"{'instantaneous units' if p.tau is None else f'tau = {p.tau}'}, present {p.present}, "
                    f"rest {p.rest}, dt {spec.dt}.\n\n"
-                   + _md_table(["", "train acc", "test acc", "s/epoch", "samples/s"], table)
+                   + md_table(["", "train acc", "test acc", "s/epoch", "samples/s"], table)
                    + f"\n\nBuild (code generation, compilation) {build_s:.1f} s; simulated training {sim_s:.2f} s.\n")
         if p.reference:
             worst = max(r["rel_dw_vs_reference"] for r in rows)

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..plots import (plot_bcm_selectivity, plot_oja_convergence, plot_stdp_window, plot_triplet_frequency,
                      plot_weight_bars, plot_weight_distribution)
 from ..spec.params import choice, integer, number, quantity, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
+from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["StdpWindow", "TripletFrequency", "OjaPCA", "BCMSelectivity", "StdpCompetition", "RewardStdp",
            "correlated_gaussian"]
@@ -28,15 +28,6 @@ __all__ = ["StdpWindow", "TripletFrequency", "OjaPCA", "BCMSelectivity", "StdpCo
 
 def _ms(q) -> float:
     return float(q) * 1e3
-
-
-def _md_table(header: list[str], rows: list[list[Any]]) -> str:
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- STDP window
@@ -174,7 +165,7 @@ class TripletFrequency(Experiment):
         nf = len(p.frequencies)
         fig = plot_triplet_frequency(p.frequencies, dw[:nf], dw[nf:], w_init=p.w_init, delta_t_ms=d,
                                      title=f"Triplet STDP ({p.preset}), {p.pairings} pairings")
-        table = _md_table(["frequency (Hz)", f"Δw % (+{d:g} ms)", f"Δw % (−{d:g} ms)"],
+        table = md_table(["frequency (Hz)", f"Δw % (+{d:g} ms)", f"Δw % (−{d:g} ms)"],
                           [[f, float(100 * a / p.w_init), float(100 * b / p.w_init)]
                            for f, a, b in zip(p.frequencies, dw[:nf], dw[nf:])])
         return ExperimentResult(rows=rows, arrays={"frequencies": np.array(p.frequencies), "dw_plus": dw[:nf],
@@ -297,7 +288,7 @@ class BCMSelectivity(Experiment):
                      **{f"response_p{k}": float(resp[k, j]) for k in range(p.n_patterns)})
                 for j in range(p.n_neurons)]
         fig = plot_bcm_selectivity(resp)
-        summary = _md_table(["neuron", "preferred pattern", "response ratio (best / second)"],
+        summary = md_table(["neuron", "preferred pattern", "response ratio (best / second)"],
                             [[j, int(np.argmax(resp[:, j])), float(ratio[j])] for j in range(p.n_neurons)]) + "\n"
         return ExperimentResult(rows=rows, arrays={"W": W, "patterns": patterns, "responses": resp},
                                 summary=summary, figures={"bcm_selectivity": fig},
@@ -378,7 +369,7 @@ class StdpCompetition(Experiment):
         fig = plot_weight_distribution(w, {"correlated inputs": corr, "uncorrelated inputs": ~corr},
                                        w_range=(0.0, 1.0), xlabel="w / w_max (dimensionless)",
                                        title="STDP competition: final weight distribution")
-        summary = _md_table(["quantity", "value"], [
+        summary = md_table(["quantity", "value"], [
             ["fraction of weights < 0.1 or > 0.9 (bimodality)", bimodal],
             ["mean weight, correlated inputs", wc], ["mean weight, uncorrelated inputs", wu],
             ["output rate (Hz)", rate_out]]) + "\n"
@@ -460,7 +451,7 @@ class RewardStdp(Experiment):
         rows = [dict(input=k, rewarded=int(k == p.rewarded), w=float(w[k])) for k in range(p.n_inputs)]
         fig = plot_weight_bars(w, highlight=[p.rewarded], initial=0.5, highlight_label=f"rewarded input {p.rewarded}",
                                ylabel="w (fraction of w_max)", title="Reward-modulated STDP: final weights")
-        summary = _md_table(["quantity", "value"], [["rewarded synapse w", float(w[p.rewarded])],
+        summary = md_table(["quantity", "value"], [["rewarded synapse w", float(w[p.rewarded])],
                                                     ["other synapses, mean w", float(others.mean())],
                                                     ["other synapses, max |Δw|", float(np.abs(others - 0.5).max())]])
         return ExperimentResult(rows=rows, arrays={"w": w}, summary=summary + "\n", figures={"weights": fig},
