@@ -121,3 +121,17 @@ def test_list_command(capsys):
     assert main(["list", "rules"]) == 0
     out = capsys.readouterr().out
     assert "triplet_stdp" in out and "oja" in out
+
+
+def test_compare_model_file_runs_the_harness(tmp_path):
+    cfg = load_model(MODELS / "fa_dfa_digits.toml",
+                     ["params.epochs=2", "params.seeds=1", 'params.rules=["bp", "fa"]', "params.hidden=[16]"])
+    from bioplaus.runner import run_model
+
+    res = run_model(cfg, tmp_path / "c", progress=lambda m: None)
+    assert res.status == "ok"
+    assert 0.5 < res.info["bp_test_acc"] <= 1 and 0.5 < res.info["fa_test_acc"] <= 1
+    rows = read_csv(tmp_path / "c" / "metrics.csv")
+    assert {r["rule"] for r in rows} == {"bp", "fa"} and len(rows) == 2 * 3
+    with pytest.raises(ConfigError, match="params.rules"):
+        load_model(MODELS / "fa_dfa_digits.toml", ['params.rules=["bp", "fax"]'])
