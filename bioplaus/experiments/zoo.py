@@ -311,7 +311,7 @@ class StdpCompetition(Experiment):
         correlation: float = 0.2
         duration: Any = "20 s"
         A_plus: float = 0.01
-        g_max: Any = "0.015 uS"
+        g_max: Any = "0.15 nS"  # 0.015 leak conductances (Song et al. 2000)
 
         def __post_init__(self):
             set_field(self, "n_inputs", integer("params", "n_inputs", self.n_inputs, minimum=2))
