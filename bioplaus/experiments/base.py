@@ -23,6 +23,7 @@ To add one::
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -122,15 +123,18 @@ class Experiment:
 
 
 def md_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A Markdown table (floats to 4 significant digits) for experiment summaries.
+    """A Markdown table (floats to 4 significant digits, undefined values as "—") for experiment summaries.
 
-    >>> print(md_table(["a", "b"], [[1, 0.123456]]))
+    >>> print(md_table(["a", "b"], [[1, 0.123456], [2, float("nan")]]))
     | a | b |
     |---|---|
     | 1 | 0.1235 |
+    | 2 | — |
     """
     def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:.4g}" if math.isfinite(v) else "—"
+        return str(v)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]

@@ -21,20 +21,13 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..spec.params import choice, integer, number, quantity, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
+from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["BeyondDigits", "PerturbationVariance", "EpropSine", "perturbation_variance_table"]
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
-    def fmt(v):
-        if isinstance(v, float):
-            return "—" if not math.isfinite(v) else f"{v:.4g}"
-        return str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return md_table(header, rows) + "\n"
 
 
 def _subplots(n: int = 1, width: float = 5.5):
