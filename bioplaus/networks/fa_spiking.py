@@ -271,11 +271,13 @@ class FARun:
 
 def run_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str = "cpp", *, seed: int = 0,
            threads: int | None = None, directory=None, report: str | None = None,
-           w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None) -> FARun:
+           w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
+           duration=None) -> FARun:
     """Build on ``backend`` and run the whole ``schedule`` (training epochs and evaluations) as one run.
 
     ``w1`` (``(n_input, n_hidden)``), ``w2`` (``(n_hidden, n_classes)``) and ``feedback`` (``G``,
-    ``(n_hidden, n_classes)``) default to seeded random draws.
+    ``(n_hidden, n_classes)``) default to seeded random draws. ``duration`` (default: the whole
+    schedule) runs only the beginning, e.g. to compile the Cython code before a timed run.
     """
     import brian2
 
@@ -286,7 +288,7 @@ def run_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str = "c
         b = build_fa(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
         w1_0, w2_0 = b.w1_init.copy(), b.w2_init.copy()
         t1 = time.perf_counter()
-        b.net.run(len(schedule) * cfg.window, report=report)
+        b.net.run(len(schedule) * cfg.window if duration is None else duration, report=report)
         t2 = time.perf_counter()
         s.finish()
         t3 = time.perf_counter()

@@ -499,8 +499,13 @@ class ClassifierRun:
 
 
 def run_classifier(cfg: DiehlCook, schedule: Schedule, backend: str = "cpp", *, seed: int = 0,
-                   threads: int | None = None, directory=None, report: str | None = None) -> ClassifierRun:
-    """Build the network for ``schedule`` on ``backend`` and run the whole schedule as one run."""
+                   threads: int | None = None, directory=None, report: str | None = None,
+                   duration=None) -> ClassifierRun:
+    """Build the network for ``schedule`` on ``backend`` and run the whole schedule as one run.
+
+    ``duration`` (default: the whole schedule) runs only the beginning, e.g. to compile the
+    Cython code before a timed run.
+    """
     import brian2
 
     from ..backends import session
@@ -510,7 +515,7 @@ def run_classifier(cfg: DiehlCook, schedule: Schedule, backend: str = "cpp", *, 
         t0 = time.perf_counter()
         b = build_classifier(cfg, n_input, schedule=schedule, seed=seed)
         t1 = time.perf_counter()
-        b.net.run(len(schedule) * cfg.window, report=report)
+        b.net.run(len(schedule) * cfg.window if duration is None else duration, report=report)
         t2 = time.perf_counter()
         s.finish()
         t3 = time.perf_counter()
