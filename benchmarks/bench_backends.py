@@ -14,11 +14,12 @@ part's summary table; ``bioplaus bench --help`` runs any other configuration.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
 
-from bioplaus.bench import BenchConfig, run_bench
+from bioplaus.bench import BenchConfig, build_variation, run_bench
 
 PARTS = {
     "spiking": dict(networks="coba,cuba,coba-stdp", backends="numpy,cython,cpp,cuda", sizes="1000,4000,16000",
@@ -26,6 +27,9 @@ PARTS = {
     "learning": dict(networks="fa-rate,stdp-classifier", backends="numpy,cython,cpp,cuda", sizes="1000,4000",
                      threads="1", duration="1s", repeat=2, runtime_max_size=1000),
 }
+#: control for the overhead ratio: two builds of each implementation, rerun in turn (cpp, 1 thread)
+CONTROL = dict(cases=[("coba-stdp", 1000), ("coba-stdp", 4000)], copies=2, rounds=15)
+
 QUICK = {
     "spiking": dict(sizes="500,1000,2000", runtime_max_size=1000, repeat=2),
     "learning": dict(sizes="500", runtime_max_size=500, repeat=1),
@@ -34,11 +38,15 @@ QUICK = {
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=sorted(PARTS), action="append", help="run only this part (repeatable)")
+    p.add_argument("--part", choices=sorted([*PARTS, "control"]), action="append",
+                   help="run only this part (repeatable; 'control' is run only when named)")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run of a few minutes)")
     p.add_argument("--out", default="results/bench_backends", help="results directory (one folder per part)")
     args = p.parse_args(argv)
     for part in args.part or list(PARTS):
+        if part == "control":
+            control()
+            continue
         settings = {**PARTS[part], **(QUICK[part] if args.quick else {})}
         cfg = BenchConfig(**settings, out=os.path.join(args.out, part))
         t0 = time.perf_counter()
@@ -48,6 +56,26 @@ def main(argv=None) -> int:
         print(res.summary())
         print(f"results in {cfg.out}\n", file=sys.stderr)
     return 0
+
+
+def control() -> None:
+    """Build-to-build variation of cpp run times against the bioplaus/hand-written ratio."""
+    print(f"## control: {CONTROL['copies']} builds of each implementation, cpp 1 thread, 1 s simulated, "
+          f"{CONTROL['rounds']} runs of every binary in turn; fastest run per binary\n")
+    print("| network | neurons | build | fastest run s | median run s |\n|---|---|---|---|---|")
+    summary = []
+    for net, size in CONTROL["cases"]:
+        times = build_variation(net, size, copies=CONTROL["copies"], rounds=CONTROL["rounds"])
+        best = {k: min(v) for k, v in times.items()}
+        for k, v in times.items():
+            print(f"| {net} | {size:,} | {k} | {min(v):.4f} | {sorted(v)[len(v) // 2]:.4f} |")
+        same = [best[b] / best[a] for impl in ("bioplaus", "brian2")
+                for a, b in itertools.combinations([k for k in best if k.startswith(impl)], 2)]
+        cross = [best[h] / best[b] for b in best if b.startswith("bioplaus") for h in best if h.startswith("brian2")]
+        summary.append(f"- {net} {size:,}: same code, build vs build: "
+                       + ", ".join(f"{r:.3f}" for r in same)
+                       + "; hand-written / bioplaus, every pair of builds: " + ", ".join(f"{r:.3f}" for r in cross))
+    print("\n" + "\n".join(summary) + "\n")
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ __all__ = [
     "NETWORKS", "BACKENDS", "COLUMNS", "BenchConfig", "BenchResult", "run_bench", "measure",
     "network_available", "vogels_abbott_spec", "vogels_abbott_init", "build_vogels_abbott",
     "handwritten_vogels_abbott", "draw_connections", "synaptic_events", "fit_exponent",
-    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE",
+    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE", "rerun_binaries", "build_variation",
+    "read_result",
 ]
 
 BACKENDS = ("numpy", "cython", "cpp", "cuda")
@@ -100,7 +101,7 @@ H100_REFERENCE = (
 COLUMNS = (
     ("network", "network"), ("backend", "backend"), ("threads", "thr"), ("neurons", "neurons"),
     ("synapses", "synapses"), ("build_s", "build s"), ("run_per_sim_s", "run s/sim s"),
-    ("events_per_s", "events/s"), ("rss_sim_mb", "sim MB"), ("rss_build_mb", "build MB"),
+    ("rate_hz", "rate Hz"), ("events_per_s", "events/s"), ("rss_sim_mb", "sim MB"), ("rss_build_mb", "build MB"),
     ("hand_ratio", "hand/bioplaus"), ("rerun_s", "run_args rerun s"), ("rebuild_s", "rebuild s"),
     ("status", "status"),
 )
@@ -774,6 +775,32 @@ def measure(network: str, backend: str, size: int, *, impl: str = "bioplaus", th
         return {"status": "error: " + (lines[-1].strip()[:300] if lines else f"exit code {proc.returncode}")}
 
 
+def build_variation(network: str, size: int, *, backend: str = "cpp", copies: int = 2, rounds: int = 10,
+                    threads: int | None = 1, duration: float = 1.0, seed: int = 0,
+                    timeout: float = 1800.0) -> dict[str, list[float]]:
+    """Control for the overhead ratio: ``copies`` separate builds of each implementation, rerun in turn.
+
+    Two builds of the *same* code differ only in where the process places its data, so their
+    run-time ratio shows how far a ratio between two binaries moves for reasons that have
+    nothing to do with the code (memory layout, load); the bioplaus/hand-written ratio is
+    meaningful only beyond that. Returns run-loop times keyed ``"bioplaus#1"``, ``"brian2#1"``...
+    """
+    if backend not in STANDALONE:
+        raise ConfigError("backend", backend, "cpp or cuda (builds are compared)")
+    with tempfile.TemporaryDirectory(prefix="bioplaus_bench_variation_") as tmp:
+        dirs: dict[str, str] = {}
+        for k in range(copies):
+            for impl in ("bioplaus", "brian2"):
+                d = os.path.join(tmp, f"{impl}{k + 1}")
+                r = measure(network, backend, size, impl=impl, threads=threads, duration=duration, seed=seed,
+                            repeat=1, timeout=timeout, directory=d)
+                if r.get("status") != "ok":
+                    raise BioplausError(f"build of {impl} #{k + 1} failed: {r.get('status')}")
+                dirs[f"{impl}#{k + 1}"] = d
+        times = rerun_binaries(list(dirs.values()), rounds, timeout)
+    return dict(zip(dirs, times))
+
+
 def rerun_binaries(directories: Sequence[str | os.PathLike], rounds: int, timeout: float = 1800.0
                    ) -> list[list[float]]:
     """Run compiled standalone projects alternately (A, B, A, B...), ``rounds`` times each.
@@ -972,9 +999,45 @@ class BenchResult:
 
 
 CSV_COLUMNS = ("network", "backend", "threads", "size", "neurons", "synapses", "sim_s", "build_s", "objects_s",
-               "compile_s", "run_s", "run_per_sim_s", "spikes", "events", "events_per_s", "rss_sim_mb",
-               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_ratio_alternating", "run_spread", "hand_build_s", "hand_rss_build_mb", "spikes_match",
-               "rerun_s", "rebuild_s", "first_run_wall_s", "status", "note")
+               "compile_s", "run_s", "run_per_sim_s", "spikes", "rate_hz", "events", "events_per_s", "rss_sim_mb",
+               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_ratio_alternating", "run_spread", "hand_build_s",
+               "hand_rss_build_mb", "spikes_match", "rerun_s", "rebuild_s", "first_run_wall_s", "status", "note")
+
+_INT = ("threads", "size", "neurons", "synapses", "spikes", "events")
+_TEXT = ("network", "backend", "status", "note", "spike_digest")
+
+
+def read_result(out: str | os.PathLike) -> BenchResult:
+    """A :class:`BenchResult` from a results directory written by :meth:`BenchResult.write`."""
+    from .results import read_csv
+
+    d = Path(out)
+    prov = json.loads((d / "provenance.json").read_text())
+    config = BenchConfig(**{k: v for k, v in prov["config"].items() if k in BenchConfig.__dataclass_fields__})
+    rows = []
+    for raw in read_csv(d / "bench.csv"):
+        row: dict[str, Any] = {}
+        for k, v in raw.items():
+            if k in _TEXT:
+                row[k] = v
+            elif v in ("", None):
+                row[k] = None
+            elif v in ("True", "False"):
+                row[k] = v == "True"
+            elif k.endswith("run_all_s") or k == "alternating_s":
+                row[k] = [float(x) for x in v.split()]
+            elif k in _INT:
+                row[k] = int(float(v))
+            else:
+                try:
+                    row[k] = float(v)
+                except ValueError:
+                    row[k] = v
+        if row.get("status") == "ok" and row.get("spikes") is not None and row.get("rate_hz") is None:
+            row["rate_hz"] = row["spikes"] / (row["neurons"] * row["sim_s"]) if row["spikes"] else None
+        rows.append(row)
+    return BenchResult(config, rows, environment=prov.get("environment", {}),
+                       availability=prov.get("availability", {}))
 
 
 def _csv(v: Any) -> Any:
@@ -988,6 +1051,8 @@ def _fmt(key: str, v: Any) -> str:
         return "-"
     if key in ("neurons", "synapses", "size"):
         return f"{int(v):,}"
+    if key == "rate_hz":
+        return f"{v:.1f}"
     if key == "events_per_s":
         return f"{v:.3g}"
     if key in ("rss_sim_mb", "rss_build_mb"):
@@ -1129,6 +1194,7 @@ def _merge_row(row: dict, bio: dict, hand: dict | None) -> None:
     runs = [x for x in (row.get("run_all_s") or []) if x > 0]
     row["run_spread"] = max(runs) / min(runs) if runs else None   # slowest / fastest run: the noise
     row["events_per_s"] = row["events"] / row["run_s"] if row["run_s"] > 0 else None
+    row["rate_hz"] = row["spikes"] / (row["neurons"] * row["sim_s"]) if row.get("spikes") else None
     notes = list(bio.get("notes") or [])
     if hand is not None:
         if hand.get("status") == "ok":

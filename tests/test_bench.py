@@ -123,6 +123,7 @@ def test_bench_api_table_csv_and_figure(tmp_path, monkeypatch):
     summary = (tmp_path / "summary.md").read_text()
     assert "run time ~ synapses^k" in summary and "crossover" in summary.lower()
     assert np.isfinite(res.exponents()[0]["exponent"])
+    assert bench.read_result(tmp_path).table() == res.table()   # the table again from the results directory
 
 
 def test_unavailable_network_is_listed_with_a_reason(monkeypatch):
