@@ -23,8 +23,8 @@ from ..networks.stdp_classifier import DiehlCook
 from ..spec.params import integer, number, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
 
-__all__ = ["STDPClassifierExperiment", "load_split", "confusion_matrix", "md_table", "figure_confusion",
-           "figure_learning_curve", "figure_images"]
+__all__ = ["STDPClassifierExperiment", "load_split", "check_split_params", "confusion_matrix", "md_table",
+           "figure_confusion", "figure_learning_curve", "figure_images", "figure_raster"]
 
 
 def md_table(header: list[str], rows: list[list[Any]]) -> str:
