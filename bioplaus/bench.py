@@ -287,21 +287,16 @@ def build_vogels_abbott(size: int, network: str = "coba", *, duration: Any = 1.0
 
 def draw_connections(seed: int, name: str, n_pre: int, n_post: int, p: float,
                      chunk_bytes: int = 1 << 26) -> tuple[np.ndarray, np.ndarray]:
-    """Bernoulli(``p``) synapses drawn in row blocks, ``(i, j)``.
+    """Bernoulli(``p``) synapses ``(i, j)`` of projection ``name``, without building a spec.
 
-    The same random stream and order as :func:`bioplaus.build.network.connectivity_indices`
-    (one ``rng.random((n_pre, n_post))`` draw from the seed of ``"connect:<name>"``), so the
-    hand-written networks have exactly the spec's synapses, without its dense
-    ``n_pre x n_post`` index arrays.
+    The same generator (seeded from ``"connect:<name>"``) and the same draw
+    (:func:`bioplaus.build.network.bernoulli_pairs`) as the spec's projections, so the
+    hand-written networks have exactly bioplaus's synapses.
     """
+    from .build.network import bernoulli_pairs
+
     rng = np.random.default_rng(np.random.SeedSequence([seed, *f"connect:{name}".encode()]))
-    rows = max(1, chunk_bytes // (8 * max(n_post, 1)))
-    ii, jj = [], []
-    for start in range(0, n_pre, rows):
-        r, c = np.nonzero(rng.random((min(rows, n_pre - start), n_post)) < p)
-        ii.append(r + start)
-        jj.append(c)
-    return np.concatenate(ii).astype(np.int32), np.concatenate(jj).astype(np.int32)
+    return bernoulli_pairs(rng, n_pre, n_post, p, block_bytes=chunk_bytes)
 
 
 #: plain-Brian2 equations of the hand-written networks (identical to what bioplaus renders)
@@ -458,10 +453,13 @@ def network_available(network: str) -> tuple[bool, str]:
     return True, ""
 
 
-def _dense_connect_bytes(size: int) -> int:
-    """Memory bioplaus's connectivity draw needs for the largest projection (dense n_pre x n_post arrays)."""
-    ne, _ = _split(size)
-    return 26 * ne * ne   # random float64 + two int64 index grids + boolean masks
+def _build_bytes(size: int) -> int:
+    """Rough peak memory of building a Vogels & Abbott network of ``size`` neurons in Python.
+
+    About 150 bytes per synapse (indices drawn as int64 positions, int32 i/j, float64 weights
+    and Brian2's own copies) plus the largest dense block of the connectivity draw.
+    """
+    return 150 * SYNAPSES_PER_NEURON * size + (1 << 26)
 
 
 def _available_memory() -> int | None:
@@ -1104,10 +1102,10 @@ def _row_plan(cfg: BenchConfig, avail: dict[str, str], nets: dict[str, tuple[boo
                         row["status"] = (f"skipped: {be} is run only up to {cfg.runtime_max_size:,} neurons "
                                          "(runtime_max_size)")
                     elif net in _VOGELS_ABBOTT:
-                        need, have = _dense_connect_bytes(size), _available_memory()
+                        need, have = _build_bytes(size), _available_memory()
                         if have is not None and need > 0.7 * have:
-                            row["status"] = (f"skipped: bioplaus draws connectivity with dense n_pre x n_post arrays "
-                                             f"(~{need / 2**30:.1f} GB here, {have / 2**30:.1f} GB available)")
+                            row["status"] = (f"skipped: building needs ~{need / 2**30:.1f} GB, "
+                                             f"{have / 2**30:.1f} GB available")
                     yield row
 
 

@@ -7,6 +7,7 @@ in numpy from the network seed, so every backend builds the same network.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from .neurons import rate_input_name
 from .registry import Code, builder_for, declare_params
 from .rules import modulator_variable
 
-__all__ = ["BuildContext", "BuiltNetwork", "build_network", "connectivity_indices"]
+__all__ = ["BuildContext", "BuiltNetwork", "build_network", "connectivity_indices", "bernoulli_pairs"]
 
 
 class BuildContext:
@@ -111,20 +112,68 @@ class BuiltNetwork:
             setattr(obj, var, Quantity(value, dim=dim) if value.dtype.kind == "f" else value)
 
 
+#: above this many candidate pairs, random connectivity is drawn by geometric gaps (memory and time
+#: ~ number of synapses) instead of one uniform number per pair
+DENSE_PAIRS_LIMIT = 1 << 26
+
+
+def bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float,
+                    block_bytes: int = 1 << 26) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)`` independently with probability ``p``, in row-major order, as int32 arrays.
+
+    Up to :data:`DENSE_PAIRS_LIMIT` pairs: one ``rng.random`` number per pair, drawn in row
+    blocks of at most ``block_bytes`` (the same stream as one ``rng.random((n_pre, n_post))``
+    draw, whatever the block size). Beyond it: the gaps between chosen pairs are geometric(p),
+    so time and memory grow with the number of synapses (a 10^6-neuron network with 80
+    synapses per neuron draws in seconds), not with ``n_pre * n_post``.
+
+    >>> i, j = bernoulli_pairs(np.random.default_rng(0), 3, 4, 1.0)
+    >>> i.tolist(), j.tolist()
+    ([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2], [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3])
+    """
+    total = n_pre * n_post
+    if total == 0 or p <= 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    if total <= DENSE_PAIRS_LIMIT:
+        rows = max(1, block_bytes // (8 * n_post))
+        ii, jj = [], []
+        for start in range(0, n_pre, rows):
+            r, c = np.nonzero(rng.random((min(rows, n_pre - start), n_post)) < p)
+            ii.append(r + start)
+            jj.append(c)
+        return np.concatenate(ii).astype(np.int32), np.concatenate(jj).astype(np.int32)
+    # flat pair positions: cumulative sums of geometric gaps, in batches a little above the mean count
+    mean = p * total
+    batch = int(min(mean + 6 * math.sqrt(mean) + 1000, 1 << 24))
+    chunks, last = [], -1
+    while True:
+        pos = last + np.cumsum(rng.geometric(p, size=batch), dtype=np.int64)
+        if pos[-1] >= total:
+            chunks.append(pos[pos < total])
+            break
+        chunks.append(pos)
+        last = int(pos[-1])
+    flat = np.concatenate(chunks)
+    return (flat // n_post).astype(np.int32), (flat % n_post).astype(np.int32)
+
+
 def connectivity_indices(proj: Projection, n_pre: int, n_post: int, rng: np.random.Generator):
-    """Pre and post indices of the synapses, drawn in numpy (identical on every backend)."""
+    """Pre and post indices of the synapses, drawn in numpy (identical on every backend).
+
+    Memory stays proportional to the number of synapses for random connectivity
+    (:func:`bernoulli_pairs`); ``all`` and ``all_but_self`` are dense by nature.
+    """
     c = proj.connectivity
     if c == "one_to_one":
         i = j = np.arange(n_pre)
-    else:
-        ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-        mask = np.ones((n_pre, n_post), bool)
+    elif isinstance(c, str):   # all, all_but_self
+        i, j = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
         if c == "all_but_self":
-            mask &= ii != jj
-        elif not isinstance(c, str):
-            mask &= rng.random((n_pre, n_post)) < c
-        i, j = ii[mask], jj[mask]
-    return i.astype(np.int32), j.astype(np.int32)
+            keep = i != j
+            i, j = i[keep], j[keep]
+    else:
+        i, j = bernoulli_pairs(rng, n_pre, n_post, float(c))
+    return np.asarray(i).astype(np.int32), np.asarray(j).astype(np.int32)
 
 
 def _initial_weights(proj: Projection, i, j, rng) -> np.ndarray:
