@@ -5,9 +5,11 @@
     python benchmarks/bench_backends.py --quick         # small sizes, a few minutes
 
 Part ``spiking``: COBA, CUBA and COBA-STDP on numpy, cython (up to 4,000 neurons), cpp with
-1 and 2 OpenMP threads (up to 16,000) and cuda (where a GPU is present), each against the
+1 and 2 OpenMP threads (up to 64,000) and cuda (where a GPU is present), each against the
 same network written by hand in Brian2 (the baseline, measured in the same run). Part
-``learning``: the FA rate network and the STDP classifier (no hand-written baseline).
+``scale``: COBA at 250,000 and 1,000,000 neurons (20 and 80 million synapses) on cpp and
+cuda, 0.2 s simulated. Part ``learning``: the FA rate network and the STDP classifier (no
+hand-written baseline).
 Every measurement runs in a fresh process (``bioplaus.bench.measure``). Prints each
 part's summary table; ``bioplaus bench --help`` runs any other configuration.
 """
@@ -22,8 +24,10 @@ import time
 from bioplaus.bench import BenchConfig, build_variation, run_bench
 
 PARTS = {
-    "spiking": dict(networks="coba,cuba,coba-stdp", backends="numpy,cython,cpp,cuda", sizes="1000,4000,16000",
+    "spiking": dict(networks="coba,cuba,coba-stdp", backends="numpy,cython,cpp,cuda", sizes="1000,4000,16000,64000",
                     threads="1,2", duration="1s", repeat=5, runtime_max_size=4000),
+    "scale": dict(networks="coba", backends="cpp,cuda", sizes="250000,1000000", threads="2", duration="0.2s",
+                  repeat=2, handwritten=False),
     "learning": dict(networks="fa-rate,stdp-classifier", backends="numpy,cython,cpp,cuda", sizes="1000,4000",
                      threads="1", duration="1s", repeat=2, runtime_max_size=1000),
 }
@@ -33,6 +37,7 @@ CONTROL = dict(cases=[("coba-stdp", 1000), ("coba-stdp", 4000)], copies=2, round
 QUICK = {
     "spiking": dict(sizes="500,1000,2000", runtime_max_size=1000, repeat=2),
     "learning": dict(sizes="500", runtime_max_size=500, repeat=1),
+    "scale": dict(sizes="20000", duration="0.1s", repeat=1),
 }
 
 

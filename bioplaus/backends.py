@@ -44,7 +44,7 @@ from typing import Any, Iterator
 from .errors import BackendUnavailable, ConfigError, did_you_mean
 
 __all__ = ["BACKENDS", "STANDALONE", "Session", "session", "check_backend", "availability", "environment",
-           "apply_cuda_cpp17_fix"]
+           "apply_cuda_cpp17_fix", "gpu_index", "GPU_ENV"]
 
 BACKENDS = ("numpy", "cython", "cpp", "cuda")
 STANDALONE = ("cpp", "cuda")
@@ -101,6 +101,48 @@ def _nvcc() -> str | None:
     cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH") or "/usr/local/cuda"
     cand = Path(cuda_home, "bin", "nvcc")
     return shutil.which("nvcc") or (str(cand) if cand.exists() else None)
+
+
+def _gpu_list() -> list[str] | None:
+    """Lines of ``nvidia-smi -L`` (one per visible GPU), or ``None`` when it cannot be asked."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return None
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return [ln.strip() for ln in out.stdout.splitlines() if ln.strip().startswith("GPU")]
+
+
+#: environment variable selecting the GPU of the ``cuda`` backend (``session(gpu=...)`` wins)
+GPU_ENV = "BIOPLAUS_GPU"
+
+
+def gpu_index(gpu: Any = None) -> int | None:
+    """The GPU the ``cuda`` backend should use: ``gpu``, else ``$BIOPLAUS_GPU``, else ``None``.
+
+    ``None`` leaves the choice to brian2cuda (the first GPU of ``CUDA_VISIBLE_DEVICES``
+    order). An index that is not a whole number >= 0, or is not below the number of GPUs
+    that ``nvidia-smi -L`` lists, raises :class:`ConfigError` naming the field it came from.
+    """
+    field = "gpu"
+    if gpu is None:
+        env = os.environ.get(GPU_ENV, "").strip()
+        if not env:
+            return None
+        gpu, field = env, GPU_ENV
+    text = str(gpu).strip()
+    if isinstance(gpu, bool) or not text.isdigit():
+        raise ConfigError(field, gpu, "a GPU index >= 0 (nvidia-smi -L lists the GPUs)")
+    index = int(text)
+    gpus = _gpu_list()
+    if gpus is not None and index >= len(gpus):
+        listed = "; ".join(gpus) if gpus else "none"
+        raise ConfigError(field, index, f"an index below {len(gpus)} (GPUs here: {listed})")
+    return index
 
 
 def _gpu_present() -> tuple[bool, str]:
@@ -337,7 +379,7 @@ def _pref_restore(prefs, snapshot: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def session(backend: str = "numpy", *, directory: str | os.PathLike | None = None, threads: int | None = None,
             seed: int | None = None, compile: bool = True, compute_capability: float | None = None,
-            device_options: dict | None = None) -> Iterator[Session]:
+            gpu: int | None = None, device_options: dict | None = None) -> Iterator[Session]:
     """Activate ``backend`` for the duration of the block.
 
     Parameters
@@ -354,6 +396,9 @@ def session(backend: str = "numpy", *, directory: str | os.PathLike | None = Non
         ``False`` (standalone only): :meth:`Session.finish` generates the project without
         compiling or running it; for ``cuda`` neither ``nvcc`` nor a GPU is needed then, and
         the code targets ``compute_capability`` (default 9.0).
+    gpu : int, optional
+        ``cuda`` only: index of the GPU to run on (as ``nvidia-smi -L`` numbers them); default
+        ``$BIOPLAUS_GPU``, else brian2cuda's choice (:func:`gpu_index`). Other backends ignore it.
     device_options : dict, optional
         Extra keyword arguments of ``brian2.set_device``.
 
@@ -366,12 +411,16 @@ def session(backend: str = "numpy", *, directory: str | os.PathLike | None = Non
     if not compile and backend not in STANDALONE:
         raise ConfigError("compile", compile, f"True for the {backend!r} backend (only cpp and cuda can "
                           "generate a project without compiling it)")
+    gpu = gpu_index(gpu) if backend == "cuda" else None
     check_backend(backend, compile=compile)
     import brian2
     from brian2 import device, prefs, set_device
 
     if backend == "cuda":
         import brian2cuda  # noqa: F401  (registers the device and its preferences)
+        from brian2cuda.utils.gputools import reset_gpu_selection
+
+        reset_gpu_selection()   # brian2cuda caches its choice per process; this session may pick another
     snapshot = _pref_snapshot(prefs)
     tmp = None
     if backend in STANDALONE and directory is None:
@@ -392,12 +441,15 @@ def session(backend: str = "numpy", *, directory: str | os.PathLike | None = Non
             if not compile:
                 cc = DEFAULT_COMPUTE_CAPABILITY if compute_capability is None else float(compute_capability)
                 prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False
-                prefs.devices.cuda_standalone.cuda_backend.gpu_id = 0
+                prefs.devices.cuda_standalone.cuda_backend.gpu_id = gpu or 0
                 prefs.devices.cuda_standalone.cuda_backend.compute_capability = cc
                 if prefs.devices.cuda_standalone.cuda_backend.cuda_runtime_version is None and _nvcc() is None:
                     prefs.devices.cuda_standalone.cuda_backend.cuda_runtime_version = 13.0
-            elif compute_capability is not None:
-                prefs.devices.cuda_standalone.cuda_backend.compute_capability = float(compute_capability)
+            else:
+                if gpu is not None:   # brian2cuda detects this GPU's compute capability
+                    prefs.devices.cuda_standalone.cuda_backend.gpu_id = gpu
+                if compute_capability is not None:
+                    prefs.devices.cuda_standalone.cuda_backend.compute_capability = float(compute_capability)
             set_device("cuda_standalone", directory=s.directory, build_on_run=False, **(device_options or {}))
         activated = True
         if seed is not None:
@@ -410,6 +462,7 @@ def session(backend: str = "numpy", *, directory: str | os.PathLike | None = Non
             s.compiler_flags["openmp_threads"] = prefs.devices.cpp_standalone.openmp_threads
         if backend == "cuda":
             s.compiler_flags["nvcc"] = _nvcc()
+            s.compiler_flags["gpu_id"] = prefs.devices.cuda_standalone.cuda_backend.gpu_id
             s.compiler_flags["extra_compile_args_nvcc"] = list(
                 prefs.devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc)
         yield s

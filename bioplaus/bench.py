@@ -640,9 +640,14 @@ def _measure_standalone(case: _Case, info: dict) -> None:
         if case.backend == "cuda":
             import brian2cuda  # noqa: F401
 
-            from .backends import apply_cuda_cpp17_fix   # the same compiler flags as bioplaus uses
+            from brian2cuda.utils.gputools import reset_gpu_selection
+
+            from .backends import apply_cuda_cpp17_fix, gpu_index   # the same flags and GPU as bioplaus uses
 
             apply_cuda_cpp17_fix(prefs)
+            if gpu_index() is not None:
+                prefs.devices.cuda_standalone.cuda_backend.gpu_id = gpu_index()
+            reset_gpu_selection()
             set_device("cuda_standalone", directory=case.directory, build_on_run=False)
         else:
             prefs.devices.cpp_standalone.openmp_threads = threads
@@ -1121,6 +1126,8 @@ def run_bench(config: BenchConfig | None = None, *, progress: Callable[[str], No
 
     avail = _backend_reasons(cfg.backends)
     nets = {n: network_available(n) for n in cfg.networks}
+    env = _safe_environment(environment)
+    availability = {**avail, **{n: ("ok" if ok else why) for n, (ok, why) in nets.items()}}
     rows: list[dict[str, Any]] = []
     k = 0
     for row in _row_plan(cfg, avail, nets):
@@ -1175,8 +1182,9 @@ def run_bench(config: BenchConfig | None = None, *, progress: Callable[[str], No
                      + (f", hand/bioplaus {row['hand_ratio']:.3f}" if row.get("hand_ratio") else ""))
         elif progress:
             progress(f"  {row['status']}")
-    result = BenchResult(cfg, rows, environment=_safe_environment(environment), availability={**avail, **{
-        n: ("ok" if ok else why) for n, (ok, why) in nets.items()}})
+        if cfg.out:   # finished rows are on disk at once: an interrupted benchmark keeps them
+            BenchResult(cfg, rows, environment=env, availability=availability).write(cfg.out)
+    result = BenchResult(cfg, rows, environment=env, availability=availability)
     if cfg.out:
         result.write(cfg.out)
     return result

@@ -18,6 +18,8 @@ from . import __version__
 from .errors import BioplausError
 
 COMMANDS = ("run", "compare", "sweep", "bench", "plot", "info", "list")
+#: commands that simulate on Brian2 and so take ``--gpu``
+GPU_COMMANDS = ("run", "sweep", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
+        if name in GPU_COMMANDS:
+            p.add_argument("--gpu", metavar="N", help="cuda backend: the GPU to run on, as nvidia-smi -L numbers "
+                           "them (default $BIOPLAUS_GPU, else brian2cuda's choice)")
         p.set_defaults(_handler=mod.run)
     return parser
 
@@ -48,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "gpu", None) is not None:
+            import os
+
+            from .backends import GPU_ENV, gpu_index
+
+            # every session of this process and of its workers (sweeps, bench) reads it
+            os.environ[GPU_ENV] = str(gpu_index(args.gpu))
         rc = args._handler(args)
     except BioplausError as exc:
         print(f"bioplaus: error: {exc}", file=sys.stderr)

@@ -237,6 +237,60 @@ def test_cuda_project_generated_without_gpu(tmp_path):
     assert "-std=c++17" not in prefs.codegen.cpp.extra_compile_args_gcc
 
 
+def test_gpu_selection_reaches_the_generated_project(tmp_path, monkeypatch):
+    """session(gpu=1) -> cudaSetDevice(1) in main.cu; $BIOPLAUS_GPU is the default."""
+    try:
+        check_backend("cuda", compile=False)
+    except BackendUnavailable as exc:
+        pytest.skip(exc.reason)
+    from brian2 import defaultclock
+
+    from bioplaus.build import build_network
+
+    monkeypatch.setattr(backends, "_gpu_list", lambda: ["GPU 0: A", "GPU 1: B"])
+    spec = small_net(duration="5 ms")
+    for kw, env, want in (({"gpu": 1}, None, 1), ({}, "1", 1), ({}, None, 0)):
+        if env is None:
+            monkeypatch.delenv(backends.GPU_ENV, raising=False)
+        else:
+            monkeypatch.setenv(backends.GPU_ENV, env)
+        out = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+        with session("cuda", directory=out, compile=False, seed=spec.seed, **kw) as s:
+            defaultclock.dt = spec.dt
+            build_network(spec).network.run(spec.duration)
+            s.finish()
+        assert s.compiler_flags["gpu_id"] == want
+        assert f"cudaSetDevice({want})" in (out / "main.cu").read_text()
+
+
+def test_bad_gpu_index_names_its_source(monkeypatch):
+    monkeypatch.setattr(backends, "_gpu_list", lambda: ["GPU 0: NVIDIA H100"])
+    monkeypatch.delenv(backends.GPU_ENV, raising=False)
+    with pytest.raises(ConfigError, match=r"gpu = 2: expected an index below 1 \(GPUs here: GPU 0: NVIDIA H100\)"):
+        backends.gpu_index(2)
+    with pytest.raises(ConfigError, match="gpu = -1"):
+        backends.gpu_index(-1)
+    monkeypatch.setenv(backends.GPU_ENV, "first")
+    with pytest.raises(ConfigError, match="BIOPLAUS_GPU = 'first'"):
+        backends.gpu_index()
+    with pytest.raises(ConfigError, match="BIOPLAUS_GPU = 'first'"):
+        with session("cuda", compile=False):
+            pass
+    monkeypatch.setattr(backends, "_gpu_list", lambda: None)   # no driver: the index cannot be checked here
+    assert backends.gpu_index("3") == 3
+    monkeypatch.setenv(backends.GPU_ENV, "1")
+    with session("numpy"):   # other backends ignore it
+        pass
+
+
+def test_cli_gpu_option(monkeypatch, capsys):
+    from bioplaus.cli import main
+
+    monkeypatch.setattr(backends, "_gpu_list", lambda: ["GPU 0: A"])
+    assert main(["run", "stdp_window", "--gpu", "4"]) == 2
+    assert "gpu = 4: expected an index below 1" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- bioplaus info
 
 def test_info_command_prints_versions_tools_and_backends(capsys):

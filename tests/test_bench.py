@@ -126,6 +126,25 @@ def test_bench_api_table_csv_and_figure(tmp_path, monkeypatch):
     assert bench.read_result(tmp_path).table() == res.table()   # the table again from the results directory
 
 
+def test_interrupted_bench_keeps_finished_rows(tmp_path, monkeypatch):
+    measure = bench.measure
+    calls = []
+
+    def flaky(*a, **k):
+        calls.append(a)
+        if a[2] == 120:
+            raise KeyboardInterrupt
+        return measure(*a, **k, in_process=True)
+
+    monkeypatch.setattr(bench, "measure", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_bench(networks="cuba", backends="numpy", sizes="60,120", duration="10ms", repeat=1,
+                        handwritten=False, out=str(tmp_path))
+    kept = bench.read_result(tmp_path)
+    assert [(r["size"], r["status"]) for r in kept.rows] == [(60, "ok")]
+    assert kept.rows[0]["spikes"] > 0 and (tmp_path / "bench.png").exists()
+
+
 def test_unavailable_network_is_listed_with_a_reason(monkeypatch):
     monkeypatch.setattr(bench, "network_available", lambda n: (False, "not available: test"))
     res = bench.run_bench(networks="fa-rate", backends="numpy", sizes="100", duration="10ms", repeat=1)
