@@ -32,7 +32,7 @@ PARTS = {
                      threads="1", duration="1s", repeat=2, runtime_max_size=1000),
 }
 #: control for the overhead ratio: two builds of each implementation, rerun in turn (cpp, 1 thread)
-CONTROL = dict(cases=[("coba-stdp", 1000), ("coba-stdp", 4000)], copies=2, rounds=15)
+CONTROL = dict(cases=[("coba-stdp", 4000), ("coba-stdp", 16000)], copies=2, rounds=8)
 
 QUICK = {
     "spiking": dict(sizes="500,1000,2000", runtime_max_size=1000, repeat=2),

@@ -69,7 +69,7 @@ __all__ = [
     "NETWORKS", "BACKENDS", "COLUMNS", "BenchConfig", "BenchResult", "run_bench", "measure",
     "network_available", "vogels_abbott_spec", "vogels_abbott_init", "build_vogels_abbott",
     "handwritten_vogels_abbott", "draw_connections", "synaptic_events", "fit_exponent",
-    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE", "rerun_binaries", "build_variation",
+    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE", "paired_ratio", "rerun_binaries", "build_variation",
     "read_result",
 ]
 
@@ -278,7 +278,9 @@ def build_vogels_abbott(size: int, network: str = "coba", *, duration: Any = 1.0
     """Build the spec network under the active device and set its initial state: a :class:`BuiltNetwork`."""
     from .build.network import build_network
 
-    built = build_network(vogels_abbott_spec(size, network, duration=duration, seed=seed))
+    # weight_scale of ee stays a variable: the run_args measurement changes it without recompiling
+    built = build_network(vogels_abbott_spec(size, network, duration=duration, seed=seed),
+                          tunable=["projections.ee.weight_scale"])
     for pop, values in vogels_abbott_init(size, network, seed).items():
         for var, val in values.items():
             setattr(built.groups[pop], var, val)
@@ -409,6 +411,19 @@ def fit_exponent(x: Sequence[float], y: Sequence[float]) -> float:
     if np.unique(x[ok]).size < 2:
         return float("nan")
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+
+
+def paired_ratio(hand: Sequence[float], bio: Sequence[float]) -> float | None:
+    """Median over alternated run pairs of ``hand[k] / bio[k]``.
+
+    Each pair ran back to back under the same background load, so the median of their ratios
+    is far less sensitive to load drifting during a measurement than a ratio of fastest runs.
+
+    >>> paired_ratio([1.0, 2.0, 3.3], [1.0, 2.2, 3.0])
+    1.0
+    """
+    pairs = [h / b for h, b in zip(hand, bio) if b > 0 and h > 0]
+    return float(np.median(pairs)) if pairs else None
 
 
 def _digest(arrays: Sequence[np.ndarray]) -> str:
@@ -845,9 +860,17 @@ class BenchResult:
         for net, be, th in keys:
             rows = self.ok(network=net, backend=be, threads=th)
             k = fit_exponent([r["synapses"] for r in rows], [r["run_per_sim_s"] for r in rows])
-            if math.isfinite(k):
-                out.append({"network": net, "backend": be, "threads": th, "exponent": k, "points": len(rows),
-                            "synapses": f"{min(r['synapses'] for r in rows):,}-{max(r['synapses'] for r in rows):,}"})
+            if not math.isfinite(k):
+                continue
+            # sizes in the same activity regime as the largest (rate within a factor of 2): a network
+            # that is nearly silent at a small size costs per neuron, not per synaptic event
+            top = max(rows, key=lambda r: r["synapses"]).get("rate_hz")
+            same = [r for r in rows if not top or (r.get("rate_hz") and 0.5 <= r["rate_hz"] / top <= 2)]
+            k_same = fit_exponent([r["synapses"] for r in same], [r["run_per_sim_s"] for r in same])
+            out.append({"network": net, "backend": be, "threads": th, "exponent": k, "points": len(rows),
+                        "synapses": f"{min(r['synapses'] for r in rows):,}-{max(r['synapses'] for r in rows):,}",
+                        "exponent_same_rate": k_same if math.isfinite(k_same) else None,
+                        "points_same_rate": len(same)})
         return out
 
     def thread_speedups(self) -> list[dict[str, Any]]:
@@ -918,17 +941,26 @@ class BenchResult:
         if spread:
             parts.append(f"Noise: the slowest of a measurement's runs took {np.median(spread):.2f}x the fastest "
                          f"(median over rows; max {max(spread):.2f}x); every figure is the fastest run.")
+        paired = [r["hand_ratio_paired"] for r in self.rows if r.get("hand_ratio_paired") is not None]
+        if paired:
+            parts.append(f"Overhead, paired (median over alternated run pairs of hand-written / bioplaus): median "
+                         f"{np.median(paired):.3f}, min {min(paired):.3f}, max {max(paired):.3f} over "
+                         f"{len(paired)} rows.")
         if ratios:
-            parts.append(f"Overhead (hand-written / bioplaus run time): median {np.median(ratios):.3f}, "
+            parts.append(f"Overhead (hand-written / bioplaus fastest run): median {np.median(ratios):.3f}, "
                          f"min {min(ratios):.3f}, max {max(ratios):.3f} over {len(ratios)} rows; spikes "
                          f"identical in {sum(1 for r in self.rows if r.get('spikes_match') is True)} of "
                          f"{sum(1 for r in self.rows if r.get('spikes_match') is not None)}.")
         exps = self.exponents()
         if exps:
-            parts += ["", "Scaling, run time ~ synapses^k (log-log least squares):", "",
-                      "| network | backend | threads | k | sizes | synapses |", "|---|---|---|---|---|---|"]
+            parts += ["", "Scaling, run time ~ synapses^k (log-log least squares; k same rate: only the sizes whose "
+                      "firing rate is within 2x of the largest size's):", "",
+                      "| network | backend | threads | k | sizes | synapses | k same rate | sizes |",
+                      "|---|---|---|---|---|---|---|---|"]
             parts += [f"| {e['network']} | {e['backend']} | {_fmt('threads', e['threads'])} | {e['exponent']:.2f} | "
-                      f"{e['points']} | {e['synapses']} |" for e in exps]
+                      f"{e['points']} | {e['synapses']} | "
+                      + (f"{e['exponent_same_rate']:.2f}" if e["exponent_same_rate"] is not None else "-")
+                      + f" | {e['points_same_rate']} |" for e in exps]
         sp = self.thread_speedups()
         if sp:
             parts += ["", "cpp OpenMP threads: run time with the base thread count / with t threads "
@@ -1012,7 +1044,7 @@ class BenchResult:
 
 CSV_COLUMNS = ("network", "backend", "threads", "size", "neurons", "synapses", "sim_s", "build_s", "objects_s",
                "compile_s", "run_s", "run_per_sim_s", "spikes", "rate_hz", "events", "events_per_s", "rss_sim_mb",
-               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_ratio_alternating", "run_spread", "hand_build_s",
+               "rss_build_mb", "hand_run_s", "hand_ratio", "hand_ratio_alternating", "hand_ratio_paired", "run_spread", "hand_build_s",
                "hand_rss_build_mb", "spikes_match", "rerun_s", "rebuild_s", "first_run_wall_s", "status", "note")
 
 _INT = ("threads", "size", "neurons", "synapses", "spikes", "events")
@@ -1045,6 +1077,11 @@ def read_result(out: str | os.PathLike) -> BenchResult:
                     row[k] = float(v)
                 except ValueError:
                     row[k] = v
+        if (row.get("hand_ratio_paired") is None and row.get("hand_run_all_s") and row.get("run_all_s")
+                and config.repeat and len(row["hand_run_all_s"]) >= 2 * config.repeat):
+            # the last ``repeat`` runs of each are the alternated ones
+            row["hand_ratio_paired"] = paired_ratio(row["hand_run_all_s"][-config.repeat:],
+                                                    row["run_all_s"][-config.repeat:])
         if row.get("status") == "ok" and row.get("spikes") is not None and row.get("rate_hz") is None:
             row["rate_hz"] = row["spikes"] / (row["neurons"] * row["sim_s"]) if row["spikes"] else None
         rows.append(row)
@@ -1219,6 +1256,7 @@ def _merge_row(row: dict, bio: dict, hand: dict | None) -> None:
             row["hand_ratio"] = hand["run_s"] / row["run_s"]
             if bio.get("alternating_s") and hand.get("alternating_s"):
                 row["hand_ratio_alternating"] = min(hand["alternating_s"]) / min(bio["alternating_s"])
+                row["hand_ratio_paired"] = paired_ratio(hand["alternating_s"], bio["alternating_s"])
                 row["hand_run_all_s"] = hand.get("run_all_s")
             row["spikes_match"] = hand.get("spike_digest") == bio.get("spike_digest")
             row["hand_spikes"] = hand.get("spikes")

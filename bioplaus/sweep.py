@@ -475,7 +475,7 @@ def analyse_network(spec) -> NetworkAnalysis:
 
     with session("numpy"):
         defaultclock.dt = spec.dt
-        built = build_network(spec)
+        built = build_network(spec, tunable=True)   # every parameter a variable: values are not structure
         h = _Hasher().add("network", int(spec.seed), float(spec.dt), float(spec.duration))
         param_vars = {(obj.name, var) for obj, var in built.params.values()}
         seen: set[str] = set()
@@ -707,7 +707,8 @@ def _run_shared_build(spec, param_sets: Sequence[Mapping[str, Any]], *, backend:
         device = get_device()  # the device object itself (brian2.device is a proxy that cannot be assigned to)
         defaultclock.dt = spec.dt
         t0 = time.perf_counter()
-        built = build_network(spec)
+        # the swept parameters become variables that run_args can set; the rest stay code constants
+        built = build_network(spec, tunable={key for ps in param_sets for key in ps})
         built.network.run(spec.duration)
         s.finish(run=False)
         build_s = time.perf_counter() - t0
