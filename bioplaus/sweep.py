@@ -13,9 +13,10 @@ without a finished marker (``point.json``, written last in each point directory)
 
 Compile once, run many
 ----------------------
-Neuron and rule parameters are ``(shared, constant)`` variables
-(:func:`bioplaus.build.registry.declare_params`), so a compiled standalone binary
-(``cpp``, ``cuda``) can be rerun with new values through Brian2's ``run_args``.
+Neuron parameters, and the rule parameters a sweep varies (``build_network(tunable=...)``),
+are ``(shared, constant)`` variables (:func:`bioplaus.build.registry.declare_params`), so a
+compiled standalone binary (``cpp``, ``cuda``) can be rerun with new values through Brian2's
+``run_args``; rule parameters that no point changes stay constants of the generated code.
 For a standalone backend the sweep therefore looks at the network each point
 builds, not at the names of the swept keys: every point's network is built once
 with the numpy runtime (no code generation, milliseconds) and hashed, leaving out

@@ -65,8 +65,10 @@ def unit_decl(value: Any) -> str:
 def declare_params(params: dict[str, Any], flags: str = "shared, constant") -> list[str]:
     """Declare parameters as ``(shared, constant)`` variables.
 
-    Parameters become variables rather than namespace constants so that a compiled
-    standalone binary can be rerun with new values through ``run_args``.
+    Variables rather than namespace constants, so that a compiled standalone binary can be
+    rerun with new values through ``run_args``. Neuron parameters are always declared so;
+    projection parameters only when named ``tunable`` (see
+    :func:`bioplaus.build.network.build_network`), otherwise they are code constants.
     """
     return [f"{name} : {unit_decl(v)} ({flags})" for name, v in params.items()]
 
@@ -76,7 +78,7 @@ class Code:
     """Equations and statements one spec contributes to a Brian2 group.
 
     ``params`` are declared as ``(shared, constant)`` variables and set after the
-    group is created; ``init`` holds initial values of state variables.
+    group is created (a projection's: code constants unless tunable); ``init`` holds initial values of state variables.
     ``summed_when`` moves the update of a ``(summed)`` variable (keyed as written in
     the equation, e.g. ``w_sum_ff_post``) to another schedule slot; by default Brian2
     sums at the start of the ``groups`` slot, before the synapses change ``w``.
