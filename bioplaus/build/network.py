@@ -212,9 +212,10 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
 
     Parameters of neurons are ``(shared, constant)`` variables. Parameters of projections
     (rule constants such as ``A_plus``, ``tau_plus``, ``w_max`` and ``weight_scale``) are
-    constants of the generated code, as in hand-written Brian2: the compiler folds them into
-    the per-synapse updates (with equal ``tau_plus`` and ``tau_minus`` one ``exp`` serves both
-    traces), which makes plastic networks measurably faster on ``cpp``. ``tunable`` names the
+    constants of the generated code, as in hand-written Brian2, so the compiler can fold them
+    into the per-synapse updates (with equal ``tau_plus`` and ``tau_minus``, for instance, both
+    trace decays become the same expression). As variables they made COBA with pair STDP run
+    at 0.78-0.84x the hand-written speed on ``cpp`` (``benchmarks/RESULTS.md``, Backends). ``tunable`` names the
     projection parameters to build as variables instead, so that a compiled binary can be
     rerun with new values through ``run_args``: ``True`` for all of them, or keys as in
     :attr:`BuiltNetwork.params` (``"projections.ee.A_plus"``); ``bioplaus sweep`` passes the
