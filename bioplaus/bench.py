@@ -69,8 +69,8 @@ __all__ = [
     "NETWORKS", "BACKENDS", "COLUMNS", "BenchConfig", "BenchResult", "run_bench", "measure",
     "network_available", "vogels_abbott_spec", "vogels_abbott_init", "build_vogels_abbott",
     "handwritten_vogels_abbott", "draw_connections", "synaptic_events", "fit_exponent",
-    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE", "paired_ratio", "rerun_binaries", "build_variation",
-    "read_result",
+    "parse_list", "parse_sizes", "parse_duration", "H100_REFERENCE", "paired_ratio", "rerun_binaries",
+    "build_variation", "read_result",
 ]
 
 BACKENDS = ("numpy", "cython", "cpp", "cuda")
@@ -102,7 +102,7 @@ COLUMNS = (
     ("network", "network"), ("backend", "backend"), ("threads", "thr"), ("neurons", "neurons"),
     ("synapses", "synapses"), ("build_s", "build s"), ("run_per_sim_s", "run s/sim s"),
     ("rate_hz", "rate Hz"), ("events_per_s", "events/s"), ("rss_sim_mb", "sim MB"), ("rss_build_mb", "build MB"),
-    ("hand_ratio", "hand/bioplaus"), ("rerun_s", "run_args rerun s"), ("rebuild_s", "rebuild s"),
+    ("hand_ratio", "hand/bioplaus"), ("hand_ratio_paired", "paired"), ("rerun_s", "run_args rerun s"), ("rebuild_s", "rebuild s"),
     ("status", "status"),
 )
 
@@ -660,8 +660,9 @@ def _measure_standalone(case: _Case, info: dict) -> None:
             from .backends import apply_cuda_cpp17_fix, gpu_index   # the same flags and GPU as bioplaus uses
 
             apply_cuda_cpp17_fix(prefs)
-            if gpu_index() is not None:
-                prefs.devices.cuda_standalone.cuda_backend.gpu_id = gpu_index()
+            gpu = gpu_index()
+            if gpu is not None:
+                prefs.devices.cuda_standalone.cuda_backend.gpu_id = gpu
             reset_gpu_selection()
             set_device("cuda_standalone", directory=case.directory, build_on_run=False)
         else:
@@ -934,7 +935,8 @@ class BenchResult:
                   "only (standalone: inside the binary), per second simulated; events = spikes x out-degree "
                   "(fa-rate: synapse evaluations); sim MB = peak RSS of the simulating process (standalone: "
                   "the binary), build MB = the Python process that built it; hand/bioplaus = run time of the "
-                  "hand-written Brian2 network / bioplaus's (>= 0.95: no measurable overhead); run_args rerun "
+                  "hand-written Brian2 network / bioplaus's, fastest runs (>= 0.95: no measurable overhead); paired = "
+                  "the median of that ratio over alternated back-to-back runs; run_args rerun "
                   "= rerunning the compiled binary with new values vs rebuild = generate + compile + run.", ""]
         ratios = [r["hand_ratio"] for r in self.rows if r.get("hand_ratio") is not None]
         spread = [r["run_spread"] for r in self.rows if r.get("run_spread")]
@@ -1106,7 +1108,7 @@ def _fmt(key: str, v: Any) -> str:
         return f"{v:.3g}"
     if key in ("rss_sim_mb", "rss_build_mb"):
         return f"{v:.0f}"
-    if key == "hand_ratio":
+    if key in ("hand_ratio", "hand_ratio_paired"):
         return f"{v:.3f}"
     if isinstance(v, float):
         return f"{v:.3g}" if v < 10 else f"{v:.1f}"
