@@ -145,6 +145,34 @@ def test_interrupted_bench_keeps_finished_rows(tmp_path, monkeypatch):
     assert kept.rows[0]["spikes"] > 0 and (tmp_path / "bench.png").exists()
 
 
+def _row(backend, size, run_s, threads=None, build_s=20.0, rate=20.0, synapses=None):
+    syn = synapses or 80 * size
+    return dict(network="coba", backend=backend, size=size, threads=threads, status="ok", run_s=run_s,
+                run_per_sim_s=run_s, build_s=build_s, synapses=syn, neurons=size, rate_hz=rate)
+
+
+def test_crossover_speedups_and_exponents_from_rows():
+    """What the summary concludes, on rows as a GPU machine would produce them."""
+    cfg = bench.BenchConfig(networks="coba", backends="cpp,cuda", sizes="4000,100000,1000000", threads="1,16")
+    rows = [_row("cpp", 4000, 0.5, 1), _row("cpp", 4000, 0.6, 16), _row("cuda", 4000, 0.64, build_s=25),
+            _row("cpp", 100000, 8.0, 1), _row("cpp", 100000, 3.2, 16), _row("cuda", 100000, 0.71, build_s=25),
+            _row("cpp", 1000000, 80.0, 1), _row("cpp", 1000000, 24.0, 16), _row("cuda", 1000000, 1.05, build_s=30)]
+    res = bench.BenchResult(cfg, rows)
+    text = res.crossover()
+    # run time: cuda beats the best cpp (16 threads at 100k) from 100,000; counting the build, only at 10^6
+    assert "cuda faster than the best cpp from 100,000 neurons" in text
+    assert "build + run: from 1,000,000 neurons" in text
+    sp = {(s["size"], s["threads"]): s["speedup"] for s in res.thread_speedups()}
+    assert sp == {(4000, 16): pytest.approx(0.5 / 0.6), (100000, 16): pytest.approx(2.5),
+                  (1000000, 16): pytest.approx(80 / 24)}
+    # a nearly silent smallest size is left out of the same-rate fit
+    silent = bench.BenchResult(cfg, [_row("cpp", 1000, 0.05, 1, rate=0.5), _row("cpp", 4000, 0.4, 1),
+                                     _row("cpp", 16000, 1.6, 1)])
+    (e,) = silent.exponents()
+    assert e["points"] == 3 and e["points_same_rate"] == 2
+    assert e["exponent_same_rate"] == pytest.approx(1.0) and e["exponent"] < 0.9
+
+
 def test_unavailable_network_is_listed_with_a_reason(monkeypatch):
     monkeypatch.setattr(bench, "network_available", lambda n: (False, "not available: test"))
     res = bench.run_bench(networks="fa-rate", backends="numpy", sizes="100", duration="10ms", repeat=1)
