@@ -166,7 +166,7 @@ def test_crossover_speedups_and_exponents_from_rows():
     assert sp == {(4000, 16): pytest.approx(0.5 / 0.6), (100000, 16): pytest.approx(2.5),
                   (1000000, 16): pytest.approx(80 / 24)}
     # a nearly silent smallest size is left out of the same-rate fit
-    silent = bench.BenchResult(cfg, [_row("cpp", 1000, 0.05, 1, rate=0.5), _row("cpp", 4000, 0.4, 1),
+    silent = bench.BenchResult(cfg, [_row("cpp", 1000, 0.2, 1, rate=0.5), _row("cpp", 4000, 0.4, 1),
                                      _row("cpp", 16000, 1.6, 1)])
     (e,) = silent.exponents()
     assert e["points"] == 3 and e["points_same_rate"] == 2
