@@ -103,18 +103,23 @@ def _nvcc() -> str | None:
     return shutil.which("nvcc") or (str(cand) if cand.exists() else None)
 
 
-def _gpu_list() -> list[str] | None:
-    """Lines of ``nvidia-smi -L`` (one per visible GPU), or ``None`` when it cannot be asked."""
+def _gpu_probe() -> tuple[list[str] | None, str]:
+    """``nvidia-smi -L``: its GPU lines (``[]`` when it lists none), or ``None`` and why it cannot be asked."""
     smi = shutil.which("nvidia-smi")
     if not smi:
-        return None
+        return None, "no CUDA GPU: nvidia-smi not found (no NVIDIA driver)"
     try:
         out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"no CUDA GPU: nvidia-smi failed ({exc})"
     if out.returncode != 0:
-        return None
-    return [ln.strip() for ln in out.stdout.splitlines() if ln.strip().startswith("GPU")]
+        return None, "no CUDA GPU: nvidia-smi -L lists none"
+    return [ln.strip() for ln in out.stdout.splitlines() if ln.strip().startswith("GPU")], ""
+
+
+def _gpu_list() -> list[str] | None:
+    """Lines of ``nvidia-smi -L`` (one per visible GPU), or ``None`` when it cannot be asked."""
+    return _gpu_probe()[0]
 
 
 #: environment variable selecting the GPU of the ``cuda`` backend (``session(gpu=...)`` wins)
@@ -147,16 +152,12 @@ def gpu_index(gpu: Any = None) -> int | None:
 
 def _gpu_present() -> tuple[bool, str]:
     """``(True, "GPU 0: <name> ...")`` or ``(False, why no GPU is usable)``."""
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return False, "no CUDA GPU: nvidia-smi not found (no NVIDIA driver)"
-    try:
-        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"no CUDA GPU: nvidia-smi failed ({exc})"
-    if out.returncode != 0 or "GPU" not in out.stdout:
+    gpus, why = _gpu_probe()
+    if gpus is None:
+        return False, why
+    if not gpus:
         return False, "no CUDA GPU: nvidia-smi -L lists none"
-    return True, out.stdout.strip().splitlines()[0]
+    return True, gpus[0]
 
 
 def _first_line(cmd: list[str]) -> str | None:

@@ -181,7 +181,7 @@ def connectivity_indices(proj: Projection, n_pre: int, n_post: int, rng: np.rand
             i, j = i[keep], j[keep]
     else:
         i, j = bernoulli_pairs(rng, n_pre, n_post, float(c))
-    return np.asarray(i).astype(np.int32), np.asarray(j).astype(np.int32)
+    return np.asarray(i).astype(np.int32, copy=False), np.asarray(j).astype(np.int32, copy=False)
 
 
 def _initial_weights(proj: Projection, i, j, rng) -> np.ndarray:
