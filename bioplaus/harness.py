@@ -71,7 +71,7 @@ class CompareConfig:
     ----------
     dataset : str
         A name from :mod:`bioplaus.data` (``digits``, ``mnist``, ``fashion-mnist``,
-        ``xor``, ``parity``/``parity-N``, ``teacher``).
+        ``mnist-subset``, ``xor``, ``parity``/``parity-N``, ``teacher``).
     data_dir : str, optional
         Where MNIST-like files are (see :mod:`bioplaus.data`).
     rules : tuple of str or CreditRule
