@@ -2,7 +2,9 @@
 
 A model file names an experiment and its parameters::
 
-    experiment = "oja"          # a registered experiment (bioplaus list)
+    experiment = "oja"          # a registered experiment (bioplaus list), or
+                                # "studies/my_study.py:MyStudy" (a class in your own file,
+                                # relative to the model file's folder)
     description = "..."
     backend = "numpy"           # numpy | cython | cpp | cuda
     seed = 1
@@ -140,7 +142,7 @@ def load_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = 
 
 
 def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelConfig:
-    from .experiments.base import experiment_class
+    from .experiments.base import _is_file_ref, experiment_class, resolve_experiment_ref
 
     for key in data:
         if key not in TOP_LEVEL:
@@ -148,10 +150,13 @@ def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelCon
                               source=source)
     if "experiment" not in data:
         raise ConfigError("experiment", None, "the name of an experiment (see 'bioplaus list')", source=source)
+    base_dir = Path(source).parent if source else None
     try:
-        cls = experiment_class(data["experiment"])
+        cls = experiment_class(data["experiment"], base_dir)
     except ConfigError as exc:
         raise exc.with_source(source) if source else exc from None
+    # a user's experiment file is recorded by its absolute path, so sweep workers load the same file
+    name = resolve_experiment_ref(data["experiment"], base_dir) if _is_file_ref(data["experiment"]) else cls.name
     backend = data.get("backend", "numpy")
     if backend not in BACKENDS:
         raise ConfigError("backend", backend, "one of " + ", ".join(BACKENDS) + did_you_mean(str(backend), BACKENDS),
@@ -169,6 +174,6 @@ def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelCon
     if not isinstance(params_raw, dict):
         raise ConfigError("params", params_raw, "a table of parameters", source=source)
     params = cls.Params.from_mapping(params_raw, source=source)
-    return ModelConfig(experiment=cls.name, params=params, backend=backend, seed=seed, threads=threads,
+    return ModelConfig(experiment=name, params=params, backend=backend, seed=seed, threads=threads,
                        data_dir=data.get("data_dir"), description=str(data.get("description", "")), source=source,
                        raw={k: v for k, v in data.items() if k != "params"})

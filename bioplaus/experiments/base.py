@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from ..errors import ConfigError, did_you_mean
 from ..spec.params import Spec
 
 __all__ = ["Experiment", "ExperimentParams", "ExperimentResult", "RunContext", "EXPERIMENTS",
-           "register_experiment", "experiment_class", "md_table"]
+           "register_experiment", "experiment_class", "resolve_experiment_ref", "md_table"]
 
 EXPERIMENTS: dict[str, type["Experiment"]] = {}
 
@@ -48,13 +49,91 @@ def register_experiment(name: str):
     return deco
 
 
-def experiment_class(name: str) -> type["Experiment"]:
+def experiment_class(name: str, base_dir: str | Path | None = None) -> type["Experiment"]:
+    """The experiment a model file names: a registered name (``"oja"``) or a class in the
+    user's own Python file (``"studies/my_study.py:MyStudy"``, relative to ``base_dir``, the
+    model file's folder, else the working directory)."""
+    if not isinstance(name, str):
+        raise ConfigError("experiment", name, "the name of an experiment (see 'bioplaus list') "
+                          "or 'path/to/file.py:ClassName'")
+    if _is_file_ref(name):
+        return _file_experiment(name, base_dir)
     _load_builtin()
     try:
         return EXPERIMENTS[name]
     except KeyError:
         raise ConfigError("experiment", name, "one of " + ", ".join(sorted(EXPERIMENTS))
-                          + did_you_mean(str(name), EXPERIMENTS)) from None
+                          + " or 'path/to/file.py:ClassName'" + did_you_mean(str(name), EXPERIMENTS)) from None
+
+
+def _is_file_ref(name: str) -> bool:
+    path, sep, _ = name.rpartition(":")
+    return bool(sep) and path.endswith(".py")
+
+
+def resolve_experiment_ref(name: str, base_dir: str | Path | None = None) -> str:
+    """``name`` with a relative file path made absolute (so sweep workers in other folders
+    load the same file); registered names are returned unchanged."""
+    if not isinstance(name, str) or not _is_file_ref(name):
+        return name
+    path, _, cls_name = name.rpartition(":")
+    p = Path(path).expanduser()
+    if not p.is_absolute():
+        p = Path(base_dir or Path.cwd()) / p
+        if not p.exists() and base_dir is not None and (Path.cwd() / path).exists():
+            p = Path.cwd() / path       # relative to where the command runs, as a second choice
+    return f"{p.resolve()}:{cls_name}"
+
+
+def _file_experiment(name: str, base_dir: str | Path | None) -> type["Experiment"]:
+    import hashlib
+    import importlib.util
+
+    ref = resolve_experiment_ref(name, base_dir)
+    path_s, _, cls_name = ref.rpartition(":")
+    path = Path(path_s)
+    expected = "'path/to/file.py:ClassName', an Experiment subclass in an existing Python file"
+    if not path.is_file():
+        raise ConfigError("experiment", name, f"{expected} (no file {path})")
+    if not cls_name.isidentifier():
+        raise ConfigError("experiment", name, f"{expected} ({cls_name!r} is not a Python name)")
+    stem = re.sub(r"\W", "_", path.stem)
+    mod_name = f"bioplaus_user_{stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    module = sys.modules.get(mod_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        if spec is None or spec.loader is None:
+            raise ConfigError("experiment", name, f"{expected} (cannot load {path})")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module       # dataclasses and pickling look classes up here
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:
+            del sys.modules[mod_name]
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            where = ""
+            if isinstance(exc, SyntaxError):
+                where = f" at line {exc.lineno}"
+            raise ConfigError("experiment", name, f"a Python file that imports cleanly "
+                              f"({type(exc).__name__}{where}: {exc})") from None
+    cls = getattr(module, cls_name, None)
+    found = sorted(k for k, v in vars(module).items()
+                   if isinstance(v, type) and issubclass(v, Experiment) and v is not Experiment
+                   and v.__module__ == module.__name__)
+    if cls is None:
+        raise ConfigError("experiment", name, f"a class defined in {path.name}: "
+                          + (", ".join(found) if found else "(it defines no Experiment subclass)")
+                          + did_you_mean(cls_name, found))
+    if not (isinstance(cls, type) and issubclass(cls, Experiment)):
+        raise ConfigError("experiment", name, f"a subclass of bioplaus.experiments.Experiment ({cls_name} is "
+                          f"{type(cls).__name__})")
+    if not isinstance(getattr(cls, "Params", None), type) or not issubclass(cls.Params, ExperimentParams):
+        raise ConfigError("experiment", name, f"an Experiment whose Params is an ExperimentParams dataclass "
+                          f"({cls_name}.Params is missing or of another kind)")
+    if not cls.__dict__.get("name"):
+        cls.name = ref
+    return cls
 
 
 def _load_builtin() -> None:
