@@ -284,7 +284,9 @@ class CompareConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "CompareConfig":
-        """Read the ``[compare]`` table of a TOML file; ``overrides`` that are not ``None`` win."""
+        """Read a model file (``experiment = "compare"`` with a ``[params]`` table, the form
+        ``bioplaus run`` reads) or the ``[compare]`` table of a TOML file; ``overrides`` that
+        are not ``None`` win."""
         path = Path(path)
         try:
             with open(path, "rb") as fh:
@@ -295,9 +297,22 @@ class CompareConfig:
             raise ConfigError("config", str(path), f"a readable TOML file ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("config", str(path), f"valid TOML ({exc})") from None
+        if "experiment" in doc:
+            from .config import load_model
+
+            model = load_model(path)
+            if model.experiment != "compare":
+                raise ConfigError("experiment", model.experiment, "'compare' (a comparison model file such as "
+                                  "models/fa_dfa_digits.toml)", source=str(path))
+            base = model.params.config(seed=model.seed, data_dir=model.data_dir)
+            table = {f.name: getattr(base, f.name) for f in fields(base) if f.name != "out"}
+            if model.threads is not None:
+                table["threads"] = model.threads
+            return cls.from_mapping(table, source=str(path), **overrides)
         table = doc.get("compare")
         if not isinstance(table, dict):
-            raise ConfigError("compare", table, "a [compare] table", source=str(path))
+            raise ConfigError("compare", table, "a model file with experiment = \"compare\" and a [params] table, "
+                              "or a [compare] table", source=str(path))
         return cls.from_mapping(table, source=str(path), **overrides)
 
 
