@@ -39,6 +39,8 @@ _EXPORTS = {
     "angle_deg": "metrics", "summarize": "metrics",
     # parameter studies
     "expand_sweep": "sweep", "run_sweep": "sweep", "sweep_network": "sweep",
+    # reading results back, export
+    "load": "load", "Results": "load",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -20,6 +20,7 @@ credit assignment                  :func:`plot_learning_curves`, :func:`plot_rul
 parameter studies                  :func:`plot_sweep` (:func:`plot_sweep_line` for one swept
                                    parameter, :func:`plot_sweep_heatmap` for two),
                                    :func:`sweep_summary`
+benchmarks                         :func:`plot_bench`
 results directories                :func:`result_kind`, :func:`figures_for`, :func:`write_figures`
 =================================  =========================================================
 """
@@ -50,12 +51,15 @@ __all__ = [
     "plot_weight_bars",
     # local-rule zoo
     "plot_stdp_window", "plot_triplet_frequency", "plot_oja_convergence", "plot_bcm_selectivity",
+    "plot_firing_patterns",
     # credit assignment
     "plot_learning_curves", "plot_rule_metric", "plot_alignment", "plot_confusion_matrix", "confusion_matrix",
     # parameter studies
     "plot_sweep", "plot_sweep_line", "plot_sweep_heatmap", "sweep_summary", "sweep_columns",
     # results directories
     "result_kind", "figures_for", "write_figures", "EXPERIMENT_FIGURES", "register_experiment_figures",
+    # benchmarks
+    "plot_bench",
 ]
 
 _LOSS_LABEL = {"cross_entropy": "cross-entropy (nats)", "mse": "half squared error"}
@@ -80,6 +84,14 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
 # =========================================================================== helpers
 
 def _rows(data: Any) -> list[Mapping[str, Any]]:
+    """Rows as mappings: from a result's ``rows``, a list of dicts, a :func:`bioplaus.load` result
+    or a pandas DataFrame (whose unit-suffixed angle columns, ``angle_update_l1_deg``, are read
+    under the names the figures use)."""
+    if hasattr(data, "metrics") and hasattr(data, "kind"):  # bioplaus.load(...) results
+        data = data.metrics
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a DataFrame
+        ren = {c: c[:-4] for c in data.columns if str(c).startswith("angle_") and str(c).endswith("_deg")}
+        return data.rename(columns=ren).to_dict("records")
     rows = getattr(data, "rows", data)
     return list(rows)
 
@@ -722,9 +734,10 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     """Test accuracy (or test loss for regression) and training loss against epoch, per rule.
 
     Lines are means over seeds, bands ± one standard deviation (clipped to the range
-    of the seeds); epoch 0 is the untrained network. The accuracy axis starts just
-    below the lowest mean accuracy after the first epoch, so that the trained rules
-    can be told apart. ``loss`` names the loss for the
+    of the seeds); epoch 0 is the untrained network and both x axes start there. The
+    accuracy axis spans every epoch, epoch 0 included; when the trained epochs crowd
+    into the top of that range (5 or more epochs), an inset zooms on epochs 1 and later
+    so that the trained rules can be told apart. ``loss`` names the loss for the
     axis label (taken from ``results.loss`` when it has one).
     """
     rows = _rows(results)
@@ -744,12 +757,25 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     else:
         ax1.set_ylabel("test accuracy (fraction correct)")
         ax1.set_title("Test accuracy")
-        # zoom on the trained range: the untrained epoch 0 (near chance) may fall below the axis
+        # the whole range, the untrained network (epoch 0, near chance) included; when the trained
+        # epochs crowd into the top of that range, an inset zooms on them so the rules can be told apart
         with np.errstate(all="ignore"), _quiet():
+            means = [np.nanmean(v, axis=0) for _, v in acc.values()]
+            low_all = np.nanmin(np.concatenate(means)) if means else np.nan
             later = [np.nanmean(v[:, ep >= 1], axis=0) for ep, v in acc.values() if (ep >= 1).any()]
             low = np.nanmin(np.concatenate(later)) if later else np.nan
-        if np.isfinite(low):
-            ax1.set_ylim(max(0.0, low - 0.02), 1.0 + 0.005)
+        if np.isfinite(low_all):
+            ax1.set_ylim(max(0.0, low_all - 0.03), 1.0 + 0.005)
+        n_epochs = max((int(ep.max()) for ep, _ in acc.values() if ep.size), default=0)
+        if np.isfinite(low) and np.isfinite(low_all) and n_epochs >= 5 and (1.0 - low) < 0.35 * (1.0 - low_all):
+            inset = ax1.inset_axes([0.38, 0.08, 0.58, 0.5])
+            for rule, (ep, vals) in acc.items():
+                _band(inset, ep[ep >= 1], vals[:, ep >= 1], rule)
+            inset.set_ylim(max(0.0, low - 0.01), 1.0 + 0.003)
+            inset.set_title("epochs 1 and later", fontsize=8)
+            inset.tick_params(labelsize=7)
+            inset.grid(True, alpha=0.3)
+            _integer_epochs(inset)
     for rule, (ep, vals) in rule_curves(rows, "train_loss").items():
         _band(ax2, ep, vals, rule)
     ax2.set_xlabel("epoch")
@@ -759,10 +785,14 @@ def plot_learning_curves(results: Any, loss: str | None = None, title: str | Non
     for ax in (ax1, ax2):
         ax.grid(True, alpha=0.3)
         _integer_epochs(ax)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(title="rule", fontsize=8)
+        ax.set_xlim(left=0)  # epoch 0, the untrained network, on the axis
+    # one legend for both panels (same rules, same colours), below them, clear of curves and inset
+    handles, labels = max((ax.get_legend_handles_labels() for ax in (ax1, ax2)), key=lambda hl: len(hl[1]))
+    if handles:
+        fig.legend(handles, labels, title="rule", loc="lower center", ncol=min(len(labels), 8), fontsize=8,
+                   frameon=False)
     fig.suptitle(title or "Learning curves (mean ± std over seeds)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1 if handles else 0, 1, 1))
     return fig
 
 
@@ -965,11 +995,18 @@ def _axis_values(entries: list[dict], key: str) -> tuple[np.ndarray | None, list
 
 
 def _key_label(key: str, unit: str) -> str:
+    if not unit:  # a numeric column named with its unit (bioplaus.load: "params.eta_Hz")
+        from .load import split_unit
+
+        key, unit = split_unit(key)
     name = key.split(".", 1)[1] if key.startswith("params.") else key
     return f"{name} ({unit})" if unit else name
 
 
 def _short(key: str) -> str:
+    from .load import split_unit
+
+    key = split_unit(key)[0]
     return key.split(".", 1)[1] if key.startswith("params.") else key
 
 
@@ -1140,6 +1177,46 @@ def plot_sweep(data: Any, metric: str | None = None, *, sweep: Mapping[str, Any]
     return plot_sweep_line(joined, keys[0], metric, group="_others", title=title)
 
 
+# =========================================================================== benchmarks
+
+def plot_bench(data: Any, title: str | None = None) -> Figure:
+    """Log-log run time per simulated second against synapse count, one line per network and backend.
+
+    ``data``: a :class:`~bioplaus.bench.BenchResult`, its rows, or a ``bioplaus bench``
+    directory. Colour: backend (and OpenMP threads); marker and line style: network;
+    crosses: the same network written by hand in plain Brian2, where measured.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        from .bench import read_result
+
+        data = read_result(data)
+    rows = [r for r in _rows(data) if r.get("status") == "ok" and r.get("run_per_sim_s") is not None
+            and r.get("synapses")]
+    fig, ax = _figure((7.5, 5))
+    keys = list(dict.fromkeys((r["network"], r["backend"], r.get("threads")) for r in rows))
+    lanes = list(dict.fromkeys((be, th) for _, be, th in keys))
+    colours = {lane: f"C{k % 10}" for k, lane in enumerate(lanes)}
+    nets = list(dict.fromkeys(net for net, _, _ in keys))
+    styles = {n: (m, ls) for n, m, ls in zip(nets, "osD^v<>p*h", ["-", "--", ":", "-."] * 3)}
+    for net, be, th in keys:
+        sel = sorted((r for r in rows if (r["network"], r["backend"], r.get("threads")) == (net, be, th)),
+                     key=lambda r: r["synapses"])
+        marker, ls = styles[net]
+        ax.loglog([r["synapses"] for r in sel], [r["run_per_sim_s"] for r in sel], marker=marker, linestyle=ls,
+                  color=colours[(be, th)], label=f"{net} {be}" + (f" {th}t" if th is not None else ""))
+        hand = [r for r in sel if r.get("hand_run_s") and r.get("sim_s")]
+        if hand:
+            ax.loglog([r["synapses"] for r in hand], [r["hand_run_s"] / r["sim_s"] for r in hand], "x",
+                      color=colours[(be, th)], markersize=8)
+    _label(ax, title or "bioplaus backends (lines: bioplaus; x: the same network written by hand)",
+           "synapses", "run time per simulated second (s)", grid=False)
+    ax.grid(True, which="both", alpha=0.3)
+    if keys:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 # =========================================================================== results directories
 
 #: experiment name -> function(arrays, rows, params) -> {figure name: Figure}
@@ -1275,38 +1352,17 @@ def _generic_figs(arrays: Mapping[str, Any], rows: list, params: dict, kind: str
 
 
 def result_kind(path: str | os.PathLike) -> str:
-    """``"compare"``, ``"experiment"`` or ``"sweep"``; :class:`BioplausError` otherwise.
+    """``"compare"``, ``"experiment"``, ``"sweep"`` or ``"bench"``; :class:`BioplausError` otherwise.
 
-    A sweep directory has ``results.csv`` and ``sweep.toml``; an experiment results
-    directory has ``provenance.json`` naming its ``experiment``; a comparison
-    (``bioplaus compare``) has ``metrics.csv`` with a ``rule`` column.
+    A sweep directory has ``results.csv`` and ``sweep.toml``; a benchmark ``bench.csv``;
+    an experiment results directory has ``provenance.json`` naming its ``experiment``; a
+    comparison (``bioplaus compare``) has ``metrics.csv`` with a ``rule`` column. The
+    recognition is :func:`bioplaus.load.result_kind`'s (which calls a run ``"run"``).
     """
-    d = Path(path)
-    expected = ("expected a bioplaus results directory: a comparison (metrics.csv with a 'rule' column), "
-                "an experiment run (provenance.json naming the experiment, arrays.npz / metrics.csv) "
-                "or a parameter study (results.csv and sweep.toml)")
-    if not d.exists():
-        raise BioplausError(f"{str(d)!r} does not exist; {expected}")
-    if not d.is_dir():
-        raise BioplausError(f"{str(d)!r} is not a directory; {expected}")
-    if (d / "results.csv").is_file() and (d / "sweep.toml").is_file():
-        return "sweep"
-    prov = _provenance(d)
-    if prov.get("experiment"):
-        return "experiment"
-    if (d / "metrics.csv").is_file():
-        from .results import read_csv
+    from .load import result_kind as kind_of
 
-        try:
-            rows = read_csv(d / "metrics.csv")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BioplausError(f"{str(d / 'metrics.csv')!r} cannot be read ({exc}); {expected}") from None
-        if rows and "rule" in rows[0]:
-            return "compare"
-        raise BioplausError(f"{str(d / 'metrics.csv')!r} has no 'rule' column and {str(d)!r} has no "
-                            f"provenance.json naming an experiment; {expected}")
-    found = ", ".join(sorted(p.name for p in d.iterdir())[:8]) or "nothing"
-    raise BioplausError(f"{str(d)!r} is not a bioplaus results directory (it holds: {found}); {expected}")
+    kind = kind_of(path)
+    return "experiment" if kind == "run" else kind
 
 
 def _provenance(d: Path) -> dict:
@@ -1342,9 +1398,15 @@ def figures_for(path: str | os.PathLike) -> dict[str, Figure]:
     ``epoch`` and ``test_acc``), a raster (arrays ``<pop>.spikes.t``), receptive
     fields (2-D arrays with 64 or 784 inputs) and a confusion matrix (an array named
     ``*confusion*``, or labels and predictions). Sweeps: one figure per metric.
+    Benchmarks (``bioplaus bench``): run time per simulated second against synapses
+    (:func:`plot_bench`).
     """
     d = Path(path)
     kind = result_kind(d)
+    if kind == "bench":
+        from .bench import read_result
+
+        return {"bench": plot_bench(read_result(d))}
     if kind == "sweep":
         rows, sweep = _read_sweep(d)
         keys, metrics = sweep_columns(rows, sweep)
@@ -1389,3 +1451,37 @@ def write_figures(path: str | os.PathLike, out: str | os.PathLike | None = None)
     for name, fig in figs.items():
         written.append(save_figure(fig, out_dir / f"{name}.png"))
     return written
+
+
+def plot_firing_patterns(traces: Mapping[str, Mapping[str, Any]], *, ncols: int = 2,
+                         title: str | None = None) -> Figure:
+    """A grid of voltage traces, one per neuron preset, each above its input current,
+    laid out like Izhikevich (2003), Fig. 2 and Naud et al. (2008), Fig. 4.
+
+    ``traces``: ``{preset: {"t": s, "v": V, "I": input (A, or V/s for Izhikevich)}}``.
+    """
+    names = list(traces)
+    nrows = max(1, math.ceil(len(names) / ncols))
+    fig = Figure(figsize=(4.2 * ncols, 2.1 * nrows + 0.6))
+    outer = fig.add_gridspec(nrows, ncols, hspace=0.55, wspace=0.3)
+    for k, name in enumerate(names):
+        tr = traces[name]
+        inner = outer[k // ncols, k % ncols].subgridspec(2, 1, height_ratios=(4, 1), hspace=0.05)
+        ax_v = fig.add_subplot(inner[0])
+        ax_i = fig.add_subplot(inner[1], sharex=ax_v)
+        t = np.asarray(tr["t"], float) * 1e3
+        ax_v.plot(t, np.asarray(tr["v"], float) * 1e3, color="k", lw=0.7)
+        I = np.asarray(tr["I"], float)
+        izh = np.nanmax(np.abs(I)) > 1e-3 if I.size else False  # mV/ms inputs are ~10 V/s, currents ~1e-10 A
+        ax_i.plot(t, I if izh else I * 1e12, color="C0", lw=0.9)
+        ax_v.set_title(name.replace("_", " "), fontsize=9)
+        ax_v.set_ylabel("v (mV)", fontsize=8)
+        ax_i.set_ylabel("I (mV/ms)" if izh else "I (pA)", fontsize=7)
+        ax_i.set_xlabel("time (ms)", fontsize=8)
+        ax_v.tick_params(labelbottom=False, labelsize=7)
+        ax_i.tick_params(labelsize=7)
+        for side in ("top", "right"):
+            ax_v.spines[side].set_visible(False)
+            ax_i.spines[side].set_visible(False)
+    fig.suptitle(title or "Firing patterns of the neuron presets", fontsize=_TITLE_SIZE)
+    return fig

@@ -137,7 +137,7 @@ def test_legends_where_several_series(tmp_path):
     rng = np.random.default_rng(2)
     for fig in (P.plot_learning_curves(harness_rows(rng)), P.plot_raster({**spikes(rng), **spikes(rng, name="inh")}),
                 P.plot_sweep_line(sweep_rows(), "params.A_plus", "max_rel_error", group="params.tau_plus")):
-        assert any(ax.get_legend() is not None for ax in fig.axes)
+        assert fig.legends or any(ax.get_legend() is not None for ax in fig.axes)
 
 
 def test_sweep_units_and_seed_statistics():
