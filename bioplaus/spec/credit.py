@@ -1,0 +1,427 @@
+r"""Credit assignment as spec vocabulary: error populations, feedback pathways, error-driven rules.
+
+A network that learns from an error is described with the same inert objects as any
+other (:class:`~bioplaus.spec.network.Population`, :class:`~bioplaus.spec.network.Projection`)
+plus three kinds of declaration from this module; :mod:`bioplaus.build.feedback` wires
+them into Brian2 objects from the declarations alone (no code per network).
+
+Error population (:class:`RateError`)
+    A population of ``n_out`` units that compares the network's ``output`` population
+    with a ``target`` population driven from data (e.g. a
+    :class:`~bioplaus.spec.neurons.SampleSequence` of one-hot labels):
+
+    .. math:: e_k = p_k - t_k, \qquad p = y\ (\text{MSE}) \quad\text{or}\quad
+              p_k = e^{y_k} / \textstyle\sum_m e^{y_m}\ (\text{softmax cross-entropy})
+
+    with :math:`y` the rates of ``output``. The error returns one-to-one into the error
+    compartment of ``output`` (:math:`\delta_L = e`). Variables: ``p``, ``error`` (:math:`e`), ``target``.
+
+Error compartment
+    Every rate population that receives an error (the ``output`` of an error population,
+    or the ``post`` of a :class:`Feedback`) gets a second compartment beside its rate:
+
+    .. math:: \delta_j = f'(u_j)\,\textstyle\sum_{\text{feedback } F \to j} I^{F}_j
+
+    (``delta``, recordable), with :math:`f'` written through the rate
+    (:math:`\tanh' = 1 - r^2`, :math:`\sigma' = r(1 - r)`, :math:`\mathrm{relu}' = [r > 0]`,
+    linear: 1) times the unit's ``gain``.
+
+Feedback (:class:`Feedback`)
+    Carries the error of ``pre`` (its ``delta``, or ``error`` of an error population) into
+    the error compartment of ``post``, :math:`I^F_j = \sum_k B_{kj}\,\delta^{pre}_k`,
+    through a matrix chosen by ``weights``:
+
+    * :class:`FixedFeedback` — a given matrix ``(n_pre, n_post)``, e.g. the reference's
+      :math:`B_l^\top`; :class:`RandomFeedback` — drawn from the network seed.
+      Layer by layer from the next layer: feedback alignment (Lillicrap et al. 2016);
+      from the error population straight to a hidden layer: direct feedback alignment
+      (Nøkland 2016).
+    * :class:`Transposed` ``(of=projection)`` — the current forward weights of the
+      projection ``post -> pre``, :math:`B = W^\top`: backpropagation as dynamics, the
+      control that must equal BP.
+    * :class:`SignOf` ``(of=projection)`` — :math:`B = s\,\mathrm{sign}(W)^\top`, following
+      the forward weights as they learn (Liao et al. 2016).
+
+    Feedback weights that learn (Kolen–Pollack, weight mirroring) are a ``weights``
+    object of their own kind with a plastic update; the shape of :class:`Feedback` does
+    not change.
+
+Error-driven rule (:class:`ErrorDriven`)
+    A plastic forward projection ``pre -> post`` whose update is presynaptic activity ×
+    postsynaptic error compartment (which already holds the local derivative):
+
+    .. math:: \Delta W_{ji} = -\eta\,(\delta_j\, r_i + \lambda W_{ji})
+
+    with momentum :math:`\mu` (:math:`v \leftarrow \mu v + \Delta`, :math:`W \leftarrow W + v`)
+    and mini-batches, applied in gated learning windows (:class:`UpdateSchedule`: learn
+    at the last step of a presentation, not during rest). It declares
+    ``requires = {"error"}``: its ``post`` must have an error compartment, which
+    :class:`~bioplaus.spec.network.NetworkSpec` checks. A bias is an ``ErrorDriven``
+    projection from a unit of constant rate 1 (``RateUnit(tau=None, bias=1.0)``) with
+    ``weight_decay=0``.
+
+Example: a 2-3-2 network trained by feedback alignment on one sample (the recipe
+:func:`bioplaus.networks.fa_rate.fa_rate_spec` writes the general case):
+
+>>> from bioplaus.spec import NetworkSpec, Population, Projection, RateUnit, SampleSequence
+>>> from bioplaus.spec.credit import ErrorDriven, Feedback, FixedFeedback, RateError, UpdateSchedule
+>>> upd = UpdateSchedule(present="1 ms", weights=[1.0])
+>>> net = NetworkSpec(
+...     [Population("x", SampleSequence([[1.0, 0.5]], present="1 ms")),
+...      Population("h", RateUnit(tau=None, transfer="tanh"), 3),
+...      Population("y", RateUnit(tau=None), 2),
+...      Population("t", SampleSequence([[1.0, 0.0]], present="1 ms")),
+...      Population("err", RateError(output="y", target="t"), 2)],
+...     [Projection("W1", "x", "h", rule=ErrorDriven(eta=0.1, updates=upd), w_init=0.3),
+...      Projection("W2", "h", "y", rule=ErrorDriven(eta=0.1, updates=upd), w_init=0.2)],
+...     feedback=[Feedback("B1", "y", "h", FixedFeedback([[0.5, -0.5, 0.1], [0.2, 0.3, -0.4]]))],
+...     dt="1 ms", duration="1 ms")
+>>> from bioplaus.simulate import simulate
+>>> simulate(net)["W2.w"].round(4).tolist()[:2]
+[0.2315, 0.1893]
+
+A rule that needs an error where none arrives is reported before anything is built:
+
+>>> NetworkSpec(net.populations, net.projections, dt="1 ms")   # no feedback into h
+Traceback (most recent call last):
+...
+bioplaus.errors.ConfigError: projections.W1.post = 'h': expected a population with an error compartment (the output of a RateError population or the post of a Feedback) for rule ErrorDriven (requires={'error'})
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError, did_you_mean
+from .neurons import NeuronModel
+from .params import Spec, choice, integer, number, quantity, set_field
+from .rules import Rule, register_rule
+
+__all__ = ["LOSSES", "RateError", "UpdateSchedule", "ErrorDriven", "Feedback", "FeedbackWeights", "FixedFeedback",
+           "RandomFeedback", "Transposed", "SignOf", "check_credit", "error_sources"]
+
+#: losses an error population can form (as the comparison harness names them)
+LOSSES = ("mse", "cross_entropy")
+
+
+def _ms():
+    from brian2 import ms
+
+    return ms
+
+
+def _name(owner: str, field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise ConfigError(f"{owner}.{field}", value, "the name of a population")
+    return value
+
+
+# --------------------------------------------------------------------------- error populations
+
+@dataclass(frozen=True)
+class RateError(NeuronModel):
+    """Error units :math:`e = p(\\text{output}) - \\text{target}` of a rate network (see the module docstring).
+
+    Parameters
+    ----------
+    output : str
+        The population whose rates are the network's output (same size).
+    target : str
+        A rate population (usually a ``SampleSequence``) holding the target of each sample.
+    loss : {"mse", "cross_entropy"}
+        ``mse``: :math:`p = y`; ``cross_entropy``: :math:`p = \\mathrm{softmax}(y)`, formed by
+        all-to-all normalisation synapses from ``output``.
+    tau : quantity or None
+        ``None``: the error settles within the time step (data-flow order); otherwise
+        :math:`\\tau \\dot e = p - t - e`.
+    """
+
+    kind: ClassVar[str] = "rate"
+    _probeable: ClassVar[tuple[str, ...]] = ("p", "error", "target")
+    output: str = "out"
+    target: str = "target"
+    loss: str = "mse"
+    tau: Any = None
+
+    def __post_init__(self):
+        n = "RateError"
+        set_field(self, "output", _name(n, "output", self.output))
+        set_field(self, "target", _name(n, "target", self.target))
+        set_field(self, "loss", choice(n, "loss", self.loss, LOSSES))
+        set_field(self, "tau", quantity(n, "tau", self.tau, _ms(), positive=True, allow_none=True))
+
+    def receptor_unit(self):
+        return None
+
+
+# --------------------------------------------------------------------------- learning windows
+
+@dataclass(frozen=True, eq=False)
+class UpdateSchedule(Spec):
+    """Gated learning windows: when an error-driven update happens and with what weight.
+
+    Window ``k`` lasts ``present + rest``; its update happens at the last time step of
+    ``present`` with weight ``weights[k]`` (0: no learning, e.g. a test phase; ``1/m`` for a
+    member of a mini-batch of ``m``). With ``apply`` given, updates are accumulated per
+    synapse and applied where ``apply[k] = 1`` (the batch's last window); without it,
+    each update applies at once (online learning).
+
+    >>> s = UpdateSchedule.batches([[2, 0, 1]], batch_size=2, present="2 ms")
+    >>> s.weights.tolist(), s.apply.tolist()
+    ([0.5, 0.5, 1.0], [0.0, 1.0, 1.0])
+    """
+
+    present: Any = "1 ms"
+    rest: Any = "0 ms"
+    weights: Any = (1.0,)
+    apply: Any = None
+
+    def __post_init__(self):
+        n = "UpdateSchedule"
+        set_field(self, "present", quantity(n, "present", self.present, _ms(), positive=True))
+        set_field(self, "rest", quantity(n, "rest", self.rest, _ms(), nonnegative=True))
+        w = np.array(self.weights, dtype=float).ravel()
+        if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ConfigError(f"{n}.weights", self.weights if w.size < 8 else f"{w.size} values",
+                              "one finite weight >= 0 per window")
+        w.setflags(write=False)
+        set_field(self, "weights", w)
+        if self.apply is not None:
+            a = np.array(self.apply, dtype=float).ravel()
+            if a.shape != w.shape or not np.all((a == 0) | (a == 1)):
+                raise ConfigError(f"{n}.apply", self.apply if a.size < 8 else f"{a.size} values",
+                                  f"one 0/1 flag per window ({w.size})")
+            a.setflags(write=False)
+            set_field(self, "apply", a)
+
+    @classmethod
+    def batches(cls, orders, batch_size: int = 1, present: Any = "1 ms", rest: Any = "0 ms") -> "UpdateSchedule":
+        """Mini-batches of ``batch_size`` consecutive windows within each epoch of ``orders``.
+
+        As :class:`bioplaus.reference.credit.NumpyLearner` forms them: the last batch of an
+        epoch may be shorter; each member weighs ``1/len(batch)``.
+        """
+        bs = integer("UpdateSchedule", "batch_size", batch_size, minimum=1)
+        lw, ap = [], []
+        for o in orders:
+            n = len(o)
+            for start in range(0, n, bs):
+                m = min(bs, n - start)
+                lw += [1.0 / m] * m
+                ap += [0.0] * (m - 1) + [1.0]
+        return cls(present=present, rest=rest, weights=lw, apply=None if bs == 1 else ap)
+
+    @property
+    def window(self):
+        return self.present + self.rest
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.weights.size)
+
+    @property
+    def batched(self) -> bool:
+        return self.apply is not None
+
+
+# --------------------------------------------------------------------------- rules
+
+@register_rule("error_driven")
+@dataclass(frozen=True, eq=False)
+class ErrorDriven(Rule):
+    r"""Presynaptic rate × postsynaptic error compartment (see the module docstring).
+
+    .. math:: \Delta W_{ji} = -\eta\,(\delta_j\, r_i + \lambda W_{ji})
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate :math:`\eta` per update.
+    momentum : float
+        :math:`\mu` in [0, 0.999].
+    weight_decay : float
+        :math:`\lambda` (0 for biases, as :class:`bioplaus.reference.mlp.SGD`).
+    updates : UpdateSchedule or None
+        Gated learning windows; ``None``: an update with weight 1 at every time step.
+    """
+
+    kind: ClassVar[str] = "rate"
+    requires: ClassVar[frozenset[str]] = frozenset({"error"})
+    probeable: ClassVar[tuple[str, ...]] = ("w",)
+    eta: Any = 0.05
+    momentum: Any = 0.0
+    weight_decay: Any = 0.0
+    updates: Any = None
+
+    def __post_init__(self):
+        n = "ErrorDriven"
+        set_field(self, "eta", number(n, "eta", self.eta, positive=True))
+        set_field(self, "momentum", number(n, "momentum", self.momentum, low=0.0, high=0.999))
+        set_field(self, "weight_decay", number(n, "weight_decay", self.weight_decay, nonnegative=True))
+        if self.updates is not None and not isinstance(self.updates, UpdateSchedule):
+            raise ConfigError(f"{n}.updates", self.updates, "an UpdateSchedule or None")
+
+
+# --------------------------------------------------------------------------- feedback
+
+class FeedbackWeights(Spec):
+    """Base of the matrices a :class:`Feedback` carries the error through."""
+
+
+@dataclass(frozen=True, eq=False)
+class FixedFeedback(FeedbackWeights):
+    """A fixed matrix ``(n_pre, n_post)`` of the feedback (``pre`` = error side)."""
+
+    matrix: Any = ((0.0,),)
+    scale: Any = 1.0
+
+    def __post_init__(self):
+        try:
+            m = np.array(self.matrix, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError("FixedFeedback.matrix", self.matrix, "a numeric matrix (n_pre, n_post)") from None
+        if m.ndim != 2 or not np.all(np.isfinite(m)):
+            raise ConfigError("FixedFeedback.matrix", f"array of shape {m.shape}", "a finite 2-d matrix (n_pre, n_post)")
+        m.setflags(write=False)
+        set_field(self, "matrix", m)
+        set_field(self, "scale", number("FixedFeedback", "scale", self.scale))
+
+
+@dataclass(frozen=True)
+class RandomFeedback(FeedbackWeights):
+    """Fixed random weights drawn once from the network seed: ``normal`` :math:`\\mathcal{N}(0, s^2)`
+    or ``uniform`` on :math:`[-s, s]`, with :math:`s` = ``scale`` / sqrt(n_pre) unless ``scale_by_fan_in`` is false."""
+
+    scale: Any = 1.0
+    distribution: str = "uniform"
+    scale_by_fan_in: bool = True
+
+    def __post_init__(self):
+        set_field(self, "scale", number("RandomFeedback", "scale", self.scale, positive=True))
+        set_field(self, "distribution", choice("RandomFeedback", "distribution", self.distribution,
+                                               ("normal", "uniform")))
+        if not isinstance(self.scale_by_fan_in, bool):
+            raise ConfigError("RandomFeedback.scale_by_fan_in", self.scale_by_fan_in, "true or false")
+
+    def draw(self, rng: np.random.Generator, n_pre: int, n_post: int) -> np.ndarray:
+        s = self.scale / (np.sqrt(n_pre) if self.scale_by_fan_in else 1.0)
+        if self.distribution == "normal":
+            return rng.normal(0.0, s, size=(n_pre, n_post))
+        return rng.uniform(-s, s, size=(n_pre, n_post))
+
+
+@dataclass(frozen=True)
+class Transposed(FeedbackWeights):
+    """The current weights of forward projection ``of`` (``post -> pre`` of the feedback), transposed:
+    exact backpropagation as dynamics."""
+
+    of: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.of, str) or not self.of.isidentifier():
+            raise ConfigError(f"{type(self).__name__}.of", self.of, "the name of a forward projection")
+
+
+@dataclass(frozen=True)
+class SignOf(Transposed):
+    """:math:`s\\,\\mathrm{sign}(W)^\\top` of forward projection ``of``: sign-symmetric feedback (Liao et al. 2016)."""
+
+    scale: Any = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        set_field(self, "scale", number("SignOf", "scale", self.scale, positive=True))
+
+
+@dataclass(frozen=True, eq=False)
+class Feedback(Spec):
+    """A feedback projection: the error of ``pre`` into the error compartment of ``post``.
+
+    ``pre`` is a population with an error compartment (its ``delta``) or an error
+    population (its ``error``); ``post`` a rate population, which thereby gets an error
+    compartment. ``weights`` chooses the matrix (see the module docstring).
+    """
+
+    name: str
+    pre: str
+    post: str
+    weights: Any = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ConfigError("Feedback.name", self.name, "an identifier")
+        owner = f"feedback.{self.name}"
+        set_field(self, "pre", _name(owner, "pre", self.pre))
+        set_field(self, "post", _name(owner, "post", self.post))
+        w = RandomFeedback() if self.weights is None else self.weights
+        if not isinstance(w, FeedbackWeights):
+            raise ConfigError(f"{owner}.weights", self.weights,
+                              "FixedFeedback(...), RandomFeedback(...), Transposed(of=...) or SignOf(of=...)")
+        set_field(self, "weights", w)
+
+
+# --------------------------------------------------------------------------- graph checks
+
+def error_sources(spec) -> dict[str, list[str]]:
+    """For each population with an error compartment, what feeds it: feedback names and error populations."""
+    out: dict[str, list[str]] = {}
+    for pop in spec.populations:
+        if isinstance(pop.model, RateError):
+            out.setdefault(pop.model.output, []).append(pop.name)
+    for fb in spec.feedback:
+        out.setdefault(fb.post, []).append(fb.name)
+    return out
+
+
+def check_credit(spec) -> None:
+    """Check the credit-assignment declarations of a NetworkSpec (called when it is created)."""
+    pops = {p.name: p for p in spec.populations}
+    projs = {p.name: p for p in spec.projections}
+
+    def need_pop(owner: str, field: str, name: str):
+        if name not in pops:
+            raise ConfigError(f"{owner}.{field}", name, "the name of a population: " + ", ".join(pops)
+                              + did_you_mean(name, pops))
+        return pops[name]
+
+    for pop in spec.populations:
+        m = pop.model
+        if not isinstance(m, RateError):
+            continue
+        owner = f"populations.{pop.name}.model"
+        for field in ("output", "target"):
+            other = need_pop(owner, field, getattr(m, field))
+            if other.kind != "rate" or other.size != pop.size:
+                raise ConfigError(f"{owner}.{field}", other.name, f"a rate population of {pop.size} units "
+                                  f"(population {other.name!r}: {other.kind}-based, {other.size} units)")
+        if pops[m.output].is_input:
+            raise ConfigError(f"{owner}.output", m.output, "a neuron population (not an input)")
+    with_error = error_sources(spec)
+    for fb in spec.feedback:
+        owner = f"feedback.{fb.name}"
+        pre, post = need_pop(owner, "pre", fb.pre), need_pop(owner, "post", fb.post)
+        if post.is_input or post.kind != "rate" or isinstance(post.model, RateError):
+            raise ConfigError(f"{owner}.post", fb.post, "a rate neuron population (not an input or error population)")
+        if not isinstance(pre.model, RateError) and fb.pre not in with_error:
+            raise ConfigError(f"{owner}.pre", fb.pre, "an error population or a population with an error "
+                              "compartment (the output of a RateError, or the post of another Feedback)")
+        w = fb.weights
+        if isinstance(w, FixedFeedback) and w.matrix.shape != (pre.size, post.size):
+            raise ConfigError(f"{owner}.weights.matrix", f"array of shape {w.matrix.shape}",
+                              f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
+        if isinstance(w, Transposed):
+            if w.of not in projs:
+                raise ConfigError(f"{owner}.weights.of", w.of, "the name of a projection: " + ", ".join(projs)
+                                  + did_you_mean(w.of, projs))
+            fwd = projs[w.of]
+            if (fwd.pre, fwd.post) != (fb.post, fb.pre):
+                raise ConfigError(f"{owner}.weights.of", w.of, f"a projection {fb.post!r} -> {fb.pre!r} "
+                                  f"(the feedback runs {fb.pre!r} -> {fb.post!r}; {w.of!r} runs "
+                                  f"{fwd.pre!r} -> {fwd.post!r})")
+    for proj in spec.projections:
+        if "error" in proj.rule.requires and proj.post not in with_error:
+            raise ConfigError(f"projections.{proj.name}.post", proj.post,
+                              "a population with an error compartment (the output of a RateError population or "
+                              f"the post of a Feedback) for rule {type(proj.rule).__name__} (requires={{'error'}})")
