@@ -16,6 +16,7 @@ from brian2 import Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, Stat
 
 from ..errors import ConfigError, did_you_mean
 from ..spec.network import NetworkSpec, Population, Projection
+from .feedback import population_code, projection_code, wire_credit
 from .neurons import rate_input_name
 from .registry import Code, builder_for, declare_params
 from .rules import modulator_variable
@@ -236,7 +237,7 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         code = builder_for(proj.rule)(proj.rule, proj, ctx)
         if proj.homeostasis is not None:
             code = _merge(code, builder_for(proj.homeostasis)(proj.homeostasis, proj, ctx))
-        syn_code[proj.name] = code
+        syn_code[proj.name] = _merge(code, projection_code(proj, ctx))   # feedback through these weights
 
     # 2. populations
     used_modulators: dict[str, set[str]] = {}
@@ -273,6 +274,9 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         built.synapses[proj.name] = s
         objects.append(s)
 
+    # 4b. error pathways (build/feedback.py): error and feedback synapses, data-flow order of the step
+    objects += wire_credit(spec, ctx, built)
+
     # 5. monitors
     for mon in spec.monitors:
         target = built.groups.get(mon.target) or built.synapses.get(mon.target)
@@ -303,7 +307,7 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
 
 
 def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_modulators, built) -> NeuronGroup:
-    code = builder_for(pop.model)(pop.model, pop, ctx)
+    code = population_code(pop, ctx, builder_for(pop.model)(pop.model, pop, ctx))   # + error compartment
     post_params: dict[str, Any] = {}
     post_init: dict[str, Any] = {}
     for proj in spec.incoming(pop.name):

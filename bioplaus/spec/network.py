@@ -223,9 +223,10 @@ class NetworkSpec(Spec):
     duration: Any = "1 s"
     seed: int = 0
     name: str = "network"
+    feedback: tuple = ()   # Feedback pathways (bioplaus.spec.credit)
 
     def __post_init__(self):
-        for f in ("populations", "projections", "modulators", "monitors"):
+        for f in ("populations", "projections", "modulators", "monitors", "feedback"):
             set_field(self, f, tuple(getattr(self, f)))
         set_field(self, "dt", quantity("network", "dt", self.dt, ms, positive=True))
         set_field(self, "duration", quantity("network", "duration", self.duration, ms, positive=True))
@@ -251,6 +252,12 @@ class NetworkSpec(Spec):
                                   "one monitor per population or projection (list all its variables in one)")
             seen.add(m.target)
             self._check_monitor(m, pops, projs, mods)
+        from .credit import check_credit
+
+        fbs = self._unique("feedback", self.feedback)
+        for n in sorted((set(pops) | set(projs)) & set(fbs)):
+            raise ConfigError(f"feedback.{n}.name", n, "a name not used by a population or projection")
+        check_credit(self)
 
     @staticmethod
     def _unique(kind: str, items) -> dict:
