@@ -257,3 +257,111 @@ def test_cuda_code_generation(tmp_path):
     for stem in ("fa_rate_W1_update_codeobject", "fa_rate_D1_summed_variable_I_fb_post_codeobject",
                  "fa_rate_hid1_settle_codeobject", "fa_rate_err_settle_codeobject"):
         assert any(g.startswith(stem) for g in generated), stem
+
+
+# --------------------------------------------------------------------------- the network as a NetworkSpec
+
+TOL_SPEC = 1e-12   # the spec-built network computes the reference's operations in the same order
+
+
+def _spec_run(rule, W0, b0, fb, x, targets, orders, **kw):
+    from bioplaus.networks.fa_rate import fa_rate_spec, mlp_weights
+    from bioplaus.simulate import simulate
+
+    res = simulate(fa_rate_spec(SIZES, W0, b0, fb, x, targets, orders, rule=rule, **kw), "numpy")
+    return (*mlp_weights(res), res)
+
+
+def _routing_problem(rule: str, loss: str = "mse", settings=None, n: int = N):
+    from bioplaus.reference.credit import BP, SignSymmetry
+
+    if rule in ("fa", "dfa"):
+        return _problem(rule, loss, settings, n)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((n, SIZES[0])), rng.integers(0, SIZES[-1], n)
+    net = MLP.random(SIZES, "tanh", loss, rng)
+    ref = (BP() if rule == "bp" else SignSymmetry(scale=0.5)).learner()
+    ref.init(net, np.random.default_rng(1), settings or TrainSettings(lr=LR, momentum=0.0, batch_size=1, loss=loss))
+    return x, y, ref, [w.copy() for w in net.weights], [b.copy() for b in net.biases], None
+
+
+@pytest.mark.parametrize("rule", ["fa", "dfa", "bp", "sign"])
+def test_spec_network_50_online_updates_equal_reference(rule):
+    """FA, DFA, transposed feedback (= BP) and sign-symmetric feedback, each built from specs only."""
+    x, y, ref, W0, b0, fb = _routing_problem(rule)
+    order = np.random.default_rng(7).permutation(N)
+    _train_reference(ref, x, y, [order])
+    W, b, res = _spec_run(rule, W0, b0, fb, x, ref.net.targets(y, SIZES[-1]), [order], lr=LR, sign_scale=0.5)
+    assert _changed(ref.net.weights, W0) > 0.05                # learning happened...
+    assert _rel_err(W, ref.net.weights) < TOL_SPEC             # ...and it is the reference's
+    assert _rel_err(b, ref.net.biases) < TOL_SPEC
+    if rule in ("fa", "dfa"):                                  # fixed feedback stays what it was
+        name = "B" if rule == "fa" else "D"
+        for l, B in enumerate(fb, start=1):
+            got = np.zeros_like(B.T)
+            got[res[f"{name}{l}.i"], res[f"{name}{l}.j"]] = res[f"{name}{l}.w"]
+            np.testing.assert_array_equal(got, B.T)
+
+
+def test_transposed_feedback_is_not_fixed_feedback():
+    """The BP control differs from FA with B = W^T frozen at the start (the feedback follows W as it learns)."""
+    x, y, ref, W0, b0, _ = _routing_problem("bp")
+    order = np.arange(N)
+    _train_reference(ref, x, y, [order])
+    frozen = [W0[l + 1].T.copy() for l in range(len(SIZES) - 2)]
+    W_fa, _, _ = _spec_run("fa", W0, b0, frozen, x, ref.net.targets(y, SIZES[-1]), [order], lr=LR)
+    assert _rel_err(W_fa, ref.net.weights) > 1e-6
+
+
+def test_spec_network_momentum_minibatch_decay_rest_epochs_cross_entropy_equal_reference():
+    settings = TrainSettings(lr=0.05, momentum=0.9, weight_decay=1e-3, batch_size=4, loss="cross_entropy")
+    for rule in ("fa", "dfa"):
+        x, y, ref, W0, b0, fb = _problem(rule, "cross_entropy", settings, n=22)   # last batch of each epoch: 2
+        orders = [np.random.default_rng(e).permutation(22) for e in range(2)]
+        _train_reference(ref, x, y, orders)
+        W, b, res = _spec_run(rule, W0, b0, fb, x, np.eye(SIZES[-1])[y], orders, lr=0.05, momentum=0.9,
+                              weight_decay=1e-3, batch_size=4, loss="cross_entropy", present="2 ms", rest="1 ms",
+                              dt="1 ms")
+        assert _changed(ref.net.weights, W0) > 0.05
+        assert _rel_err(W, ref.net.weights) < TOL_SPEC
+        assert _rel_err(b, ref.net.biases) < TOL_SPEC
+
+
+def test_error_population_computes_softmax_error():
+    """The error units hold p - t with p the softmax of the output (one monitored window)."""
+    from bioplaus.spec import Monitor
+
+    x, y, ref, W0, b0, fb = _problem("fa", "cross_entropy", n=3)
+    targets = np.eye(SIZES[-1])[y]
+    _, _, res = _spec_run("fa", W0, b0, fb, x, targets, [np.arange(3)], lr=1e-9, loss="cross_entropy",
+                          monitors=[Monitor("err", ("p", "error"))])
+    net0 = ref.net.copy()
+    net0.weights, net0.biases = W0, b0
+    z = net0.forward(x).z
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    # monitors record at the start of a step: window k's settled values appear at step k + 1
+    np.testing.assert_allclose(res["err.state.p"].T[1:], p[:-1], rtol=1e-9)
+    np.testing.assert_allclose(res["err.state.error"].T[1:], (p - targets)[:-1], atol=1e-9)
+
+
+def test_credit_declarations_are_validated():
+    from bioplaus.networks.fa_rate import fa_rate_spec
+    from bioplaus.spec import NetworkSpec
+    from bioplaus.spec.credit import Feedback, FixedFeedback, Transposed
+
+    x, y, ref, W0, b0, fb = _problem("fa", n=4)
+    net = fa_rate_spec(SIZES, W0, b0, fb, x, np.eye(3)[y], [np.arange(4)])
+    with pytest.raises(ConfigError, match=r"projections\.W1\.post = 'hid1'.*error compartment"):
+        NetworkSpec(net.populations, net.projections, feedback=[f for f in net.feedback if f.name != "B1"],
+                    dt=net.dt)
+    with pytest.raises(ConfigError, match=r"feedback\.B1\.weights\.matrix.*\(5, 8\)"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("B1", "hid2", "hid1", FixedFeedback(
+            np.zeros((8, 5)))), net.feedback[1]], dt=net.dt)
+    with pytest.raises(ConfigError, match=r"feedback\.B1\.weights\.of = 'W3'.*'hid1' -> 'hid2'"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("B1", "hid2", "hid1", Transposed(of="W3")),
+                                                                net.feedback[1]], dt=net.dt)
+    with pytest.raises(ConfigError, match=r"feedback\.B1\.pre = 'hid1'"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("B1", "hid1", "hid2")], dt=net.dt)
+    with pytest.raises(ConfigError, match=r"fa_rate_spec\.rule = 'kp'"):
+        fa_rate_spec(SIZES, W0, b0, fb, x, np.eye(3)[y], [np.arange(4)], rule="kp")

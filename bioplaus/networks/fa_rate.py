@@ -86,7 +86,7 @@ import numpy as np
 from ..errors import ConfigError, DivergedError
 from ..spec.params import Spec, choice, integer, number, quantity, set_field
 
-__all__ = ["FARateNetwork", "FARateResult", "FARateSimulation", "BuiltFARate", "build_fa_rate",
+__all__ = ["fa_rate_spec", "mlp_weights", "ROUTINGS", "FARateNetwork", "FARateResult", "FARateSimulation", "BuiltFARate", "build_fa_rate",
            "fa_rate_schedule", "train_fa_rate", "FARateLearner", "FABrian2", "DFABrian2",
            "RULES", "LOSSES", "ACTIVATIONS"]
 
@@ -199,6 +199,103 @@ class FARateNetwork(Spec):
     def settling(self) -> float:
         """``present / tau`` (``inf`` for instantaneous units)."""
         return math.inf if self.tau is None else float(self.present) / float(self.tau)
+
+
+# --------------------------------------------------------------------------- the network as a spec
+
+#: error routing of :func:`fa_rate_spec`: fixed random layer by layer, fixed random from the
+#: output error, the transposed forward weights (backprop), their signs
+ROUTINGS = ("fa", "dfa", "bp", "sign")
+
+
+def _layer_names(n_layers: int) -> list[str]:
+    return ["inp"] + [f"hid{l}" for l in range(1, n_layers)] + ["out"]
+
+
+def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
+                 feedback: Sequence[np.ndarray] | None, x: np.ndarray, targets: np.ndarray,
+                 orders: Sequence[np.ndarray], *, rule: str = "fa", lr: float = 0.05, momentum: float = 0.0,
+                 weight_decay: float = 0.0, batch_size: int = 1, loss: str = "mse", activation: str = "tanh",
+                 present: Any = "1 ms", rest: Any = "0 ms", dt: Any = None, sign_scale: float = 1.0,
+                 name: str = "fa_rate", monitors: Sequence[Any] = ()):
+    r"""The multilayer perceptron of :mod:`bioplaus.reference.mlp` trained by FA/DFA/BP/sign as a NetworkSpec.
+
+    A recipe: nothing here builds Brian2 objects; :func:`bioplaus.simulate.simulate` builds
+    and runs the result on any backend. Populations ``inp`` and ``target`` present
+    ``x[order]`` and ``targets[order]`` (one window per sample, epoch after epoch),
+    ``hid1 .. hid{L-1}`` are instantaneous :class:`~bioplaus.spec.neurons.RateUnit` s with
+    ``activation``, ``out`` is linear, ``err`` a :class:`~bioplaus.spec.credit.RateError`
+    with ``loss``; ``one`` is a unit of constant rate 1 whose projections ``b1 .. bL`` are
+    the biases. Every ``W_l`` and ``b_l`` learns by :class:`~bioplaus.spec.credit.ErrorDriven`
+    at the end of each presentation, in the mini-batches of :meth:`UpdateSchedule.batches`.
+    The error reaches hidden layer ``l`` through :class:`~bioplaus.spec.credit.Feedback`:
+
+    ``fa``   ``B_l`` (``feedback[l-1]``, shape ``(n_l, n_{l+1})``) from layer ``l+1``;
+    ``dfa``  ``D_l`` (``(n_l, n_L)``) from ``err``;
+    ``bp``   the transposed forward weights :math:`W_{l+1}^\top` (``feedback`` unused);
+    ``sign`` :math:`s\,\mathrm{sign}(W_{l+1})^\top` with ``s = sign_scale``.
+
+    ``weights[l]`` has shape ``(n_{l+1}, n_l)`` and ``biases[l]`` ``(n_{l+1},)`` as in
+    :class:`~bioplaus.reference.mlp.MLP`; :func:`mlp_weights` reads them back from a result.
+    """
+    from ..spec.credit import ErrorDriven, Feedback, FixedFeedback, RateError, SignOf, Transposed, UpdateSchedule
+    from ..spec.network import NetworkSpec, Population, Projection
+    from ..spec.neurons import RateUnit, SampleSequence
+
+    choice("fa_rate_spec", "rule", rule, ROUTINGS)
+    sizes = tuple(int(s) for s in sizes)
+    L = len(sizes) - 1
+    x = np.asarray(x, dtype=float)
+    targets = np.asarray(targets, dtype=float)
+    flat = np.concatenate([np.asarray(o, dtype=np.int64).ravel() for o in orders])
+    if flat.size == 0:
+        raise ConfigError("orders", [], "at least one sample to present")
+    if flat.min() < 0 or flat.max() >= len(x):
+        raise ConfigError("orders", int(flat.max() if flat.max() >= len(x) else flat.min()),
+                          f"sample indices in [0, {len(x)})")
+    updates = UpdateSchedule.batches(orders, batch_size, present, rest)
+    dt = updates.present if dt is None else dt
+    names = _layer_names(L)
+    pops = [Population("inp", SampleSequence(x[flat], present=present, rest=rest))]
+    for l in range(1, L + 1):
+        pops.append(Population(names[l], RateUnit(tau=None, transfer="linear" if l == L else activation), sizes[l]))
+    pops += [Population("one", RateUnit(tau=None, bias=1.0), 1),
+             Population("target", SampleSequence(targets[flat], present=present, rest=rest)),
+             Population("err", RateError(output="out", target="target", loss=loss), sizes[-1])]
+    w_rule = ErrorDriven(eta=lr, momentum=momentum, weight_decay=weight_decay, updates=updates)
+    b_rule = ErrorDriven(eta=lr, momentum=momentum, weight_decay=0.0, updates=updates)
+    projs = []
+    for l in range(1, L + 1):
+        projs.append(Projection(f"W{l}", names[l - 1], names[l], rule=w_rule,
+                                w_init=np.asarray(weights[l - 1], dtype=float).T, weight_scale=1.0))
+    for l in range(1, L + 1):
+        projs.append(Projection(f"b{l}", "one", names[l], rule=b_rule,
+                                w_init=np.asarray(biases[l - 1], dtype=float)[None, :], weight_scale=1.0))
+    fbs = []
+    for l in range(1, L):
+        if rule == "fa":
+            fbs.append(Feedback(f"B{l}", names[l + 1], names[l], FixedFeedback(np.asarray(feedback[l - 1]).T)))
+        elif rule == "dfa":
+            fbs.append(Feedback(f"D{l}", "err", names[l], FixedFeedback(np.asarray(feedback[l - 1]).T)))
+        elif rule == "bp":
+            fbs.append(Feedback(f"B{l}", names[l + 1], names[l], Transposed(of=f"W{l + 1}")))
+        else:
+            fbs.append(Feedback(f"B{l}", names[l + 1], names[l], SignOf(of=f"W{l + 1}", scale=sign_scale)))
+    return NetworkSpec(pops, projs, monitors=tuple(monitors), feedback=fbs, dt=dt,
+                       duration=updates.n_windows * updates.window, name=name)
+
+
+def mlp_weights(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Forward weights ``(n_{l+1}, n_l)`` and biases of a :func:`fa_rate_spec` network from a simulation result."""
+    arrays = result.arrays
+    Ws, bs = [], []
+    l = 1
+    while f"W{l}.w" in arrays:
+        W = result.weight_matrix(f"W{l}").T
+        Ws.append(W)
+        bs.append(np.asarray(arrays[f"b{l}.w"], dtype=float)[np.argsort(arrays[f"b{l}.j"])])
+        l += 1
+    return Ws, bs
 
 
 # --------------------------------------------------------------------------- schedule
