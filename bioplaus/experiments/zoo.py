@@ -242,7 +242,27 @@ class OjaPCA(Experiment):
 
 @register_experiment("bcm")
 class BCMSelectivity(Experiment):
-    """BCM neurons exposed to several input patterns become selective to one of them."""
+    r"""BCM neurons exposed to several input patterns become selective to one of them.
+
+    ``n_patterns`` = :math:`K` binary patterns (30 % of the inputs active, chosen at random),
+    scaled to unit length so that none is favoured by its size, are presented one per
+    ``present``, in blocks that show every pattern once in random order (so each is seen
+    equally often), to rectified linear units with the BCM rule and the
+    sliding threshold :math:`\tau_\theta\dot\theta = y^2/y_0 - \theta` (Intrator & Cooper
+    1992). Weights may change sign (``w_min`` < 0), as in Bienenstock, Cooper & Munro
+    (1982) and Cooper et al. (2004, *Theory of Cortical Plasticity*, ch. 3). With linearly
+    independent patterns shown equally often the stable fixed points are the selective
+    ones: response :math:`K y_0` to one pattern and 0 to the others (then
+    :math:`\theta = \langle y^2\rangle/y_0 = y^2/(K y_0)` equals the preferred response).
+    In discrete time, with :math:`\theta` read just after its update at the preferred
+    pattern, the fixed point is :math:`y^* = y_0 (\tau_\theta/h)(1 - (1 - h/\tau_\theta)^K)`,
+    which tends to :math:`K y_0` for :math:`\tau_\theta \gg K h` (3.88 for the model file).
+    :math:`\theta` must move faster than the weights (Dayan & Abbott 2001, ch. 8.2):
+    ``tau_theta`` is 50 presentations, shorter than the ~150 over which the weights
+    settle. Which pattern a neuron picks depends on its initial weights, so the preferred patterns spread over
+    the neurons. Selectivity is reported as in Bienenstock et al. (1982):
+    :math:`1 - \bar y / y_{max}` over the patterns (:math:`1 - 1/K` for a perfectly selective neuron).
+    """
 
     description = "BCM rule with a sliding threshold: neurons become selective to one input pattern"
 
@@ -250,11 +270,14 @@ class BCMSelectivity(Experiment):
     class Params(ExperimentParams):
         n_inputs: int = 20
         n_patterns: int = 4
-        n_neurons: int = 4
-        n_presentations: int = 4000
-        eta: Any = "20 Hz"
+        n_neurons: int = 8
+        n_presentations: int = 20000
+        eta: Any = "6 Hz"
         tau_theta: Any = "50 ms"
         present: Any = "1 ms"
+        y0: float = 1.0
+        w_min: float = -5.0
+        w_max: float = 5.0
 
         def __post_init__(self):
             for f, m in (("n_inputs", 1), ("n_patterns", 2), ("n_neurons", 1), ("n_presentations", 1)):
@@ -262,37 +285,62 @@ class BCMSelectivity(Experiment):
             set_field(self, "eta", quantity("params", "eta", self.eta, _HZ, positive=True))
             set_field(self, "tau_theta", quantity("params", "tau_theta", self.tau_theta, _MS, positive=True))
             set_field(self, "present", quantity("params", "present", self.present, _MS, positive=True))
+            set_field(self, "y0", number("params", "y0", self.y0, positive=True))
+            set_field(self, "w_min", number("params", "w_min", self.w_min))
+            set_field(self, "w_max", number("params", "w_max", self.w_max))
+            if not self.w_max > self.w_min:
+                raise ConfigError("params.w_max", self.w_max, f"a value above w_min = {self.w_min}")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..simulate import simulate
         from ..spec import BCM, NetworkSpec, Population, Projection, RateUnit, SampleSequence
 
         rng = np.random.default_rng(ctx.seed)
-        patterns = (rng.random((p.n_patterns, p.n_inputs)) < 0.3).astype(float)
-        patterns[patterns.sum(1) == 0, 0] = 1.0
-        order = rng.integers(0, p.n_patterns, size=p.n_presentations)
+        n_active = max(1, round(0.3 * p.n_inputs))
+        patterns = np.zeros((p.n_patterns, p.n_inputs))
+        for k in range(p.n_patterns):
+            patterns[k, rng.choice(p.n_inputs, n_active, replace=False)] = 1.0 / np.sqrt(n_active)
+        blocks = -(-p.n_presentations // p.n_patterns)
+        order = np.concatenate([rng.permutation(p.n_patterns) for _ in range(blocks)])[:p.n_presentations]
         x = patterns[order]
         w0 = rng.uniform(0.0, 0.2, size=(p.n_inputs, p.n_neurons))
+        rule = BCM(eta=p.eta, tau_theta=p.tau_theta, y0=p.y0, w_min=p.w_min, w_max=p.w_max)
         net = NetworkSpec(
             populations=[Population("x", SampleSequence(samples=x, present=p.present)),
                          Population("y", RateUnit(tau=None, transfer="relu"), p.n_neurons)],
-            projections=[Projection("w", "x", "y", rule=BCM(eta=p.eta, tau_theta=p.tau_theta, w_max=5.0),
-                                    w_init=w0)],
+            projections=[Projection("w", "x", "y", rule=rule, w_init=w0)],
             dt=p.present, duration=p.n_presentations * p.present, seed=ctx.seed, name="bcm")
         r = simulate(net, ctx.backend, threads=ctx.threads)
         W = r.weight_matrix("w")
         resp = np.maximum(patterns @ W, 0)  # (patterns, neurons)
-        srt = np.sort(resp, axis=0)
-        ratio = srt[-1] / np.maximum(srt[-2], 1e-9)
-        rows = [dict(neuron=j, preferred_pattern=int(np.argmax(resp[:, j])), selectivity_ratio=float(ratio[j]),
+        target = p.n_patterns * p.y0
+        steps = float(p.tau_theta / p.present)
+        fixed_point = p.y0 * steps * (1.0 - (1.0 - 1.0 / steps) ** p.n_patterns)
+        best = resp.max(axis=0)
+        pref = np.argmax(resp, axis=0)
+        others = np.sort(resp, axis=0)[-2]
+        sel = 1.0 - resp.mean(axis=0) / np.maximum(best, 1e-12)
+        rows = [dict(neuron=j, preferred_pattern=int(pref[j]), preferred_response=float(best[j]),
+                     max_other_response=float(others[j]), selectivity=float(sel[j]),
                      **{f"response_p{k}": float(resp[k, j]) for k in range(p.n_patterns)})
                 for j in range(p.n_neurons)]
         fig = plot_bcm_selectivity(resp)
-        summary = md_table(["neuron", "preferred pattern", "response ratio (best / second)"],
-                            [[j, int(np.argmax(resp[:, j])), float(ratio[j])] for j in range(p.n_neurons)]) + "\n"
+        summary = (f"Fixed point of a selective BCM neuron: response K·y0 = {target:g} to its preferred "
+                   f"pattern, 0 to the others ({fixed_point:.3g} in discrete time); selectivity 1 - mean/max = "
+                   f"{1 - 1 / p.n_patterns:.2f}.\n\n"
+                   + md_table(["neuron", "preferred pattern", "preferred response", "largest other response",
+                               "selectivity"],
+                              [[j, int(pref[j]), float(best[j]), float(others[j]), float(sel[j])]
+                               for j in range(p.n_neurons)])
+                   + f"\n{len(set(pref.tolist()))} of {p.n_patterns} patterns are preferred by some neuron.\n")
         return ExperimentResult(rows=rows, arrays={"W": W, "patterns": patterns, "responses": resp},
                                 summary=summary, figures={"bcm_selectivity": fig},
-                                info={"min_selectivity_ratio": float(ratio.min()), **r.timings})
+                                info={"target_response": float(target), "fixed_point": float(fixed_point),
+                                      "min_preferred_response": float(best.min()),
+                                      "max_preferred_response": float(best.max()),
+                                      "max_other_response": float(others.max()),
+                                      "min_selectivity": float(sel.min()),
+                                      "n_preferred_patterns": int(len(set(pref.tolist()))), **r.timings})
 
 
 # --------------------------------------------------------------------------- Song & Abbott competition
