@@ -40,7 +40,7 @@ import numpy as np
 
 from .data import Dataset, check_dataset_name, load_dataset
 from .errors import BioplausError, ConfigError, DivergedError, did_you_mean
-from .metrics import RuleSummary, metric_columns, summarize, summary_markdown
+from .metrics import RuleSummary, metric_columns, signal_angle_deg, summarize, summary_markdown
 from .reference.credit import (CREDIT_RULES, CreditRule, Learner, TrainSettings, credit_rule_names, is_credit_rule,
                                make_credit_rule)
 from .reference.mlp import ACTIVATIONS, LOSSES, MLP, accuracy, loss_value
@@ -437,6 +437,22 @@ class _Progress:
         self.stream.flush()
 
 
+def _signal_angles(learner: Learner, x: np.ndarray, y: np.ndarray, H: int) -> tuple[float, ...]:
+    """Per-sample angle between the teaching signal each hidden layer gets and BP's
+    (:func:`~bioplaus.metrics.signal_angle_deg`); NaN for rules that route no error."""
+    from .reference.credit import ErrorRoutingLearner
+    from .reference.mlp import backprop_errors
+
+    if not isinstance(learner, ErrorRoutingLearner):
+        return (math.nan,) * H
+    net = learner.net
+    fp = net.forward(x)
+    e = net.output_error(fp.z, y)
+    rule = backprop_errors(net, fp, e, learner.current_feedback(), direct=learner.rule.direct)
+    bp = backprop_errors(net, fp, e, None)
+    return tuple(signal_angle_deg(rule[k], bp[k]) for k in range(H))
+
+
 def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, seed_index: int,
              loss: str, probe: np.ndarray, progress: _Progress) -> tuple[list[dict], dict[str, np.ndarray]]:
     H = len(config.hidden)
@@ -475,8 +491,10 @@ def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, 
                 if reason is None and not (math.isfinite(tr[0]) and math.isfinite(te[0])):
                     reason = "non-finite loss"
                 al = learner.alignment(xp, yp) if reason is None else None
+                sig = _signal_angles(learner, xp, yp, H) if al is not None else (math.nan,) * H
             except (FloatingPointError, DivergedError, OverflowError) as exc:
                 reason, tr, te, al = str(exc), (math.nan, math.nan), (math.nan, math.nan), None
+                sig = (math.nan,) * H
         if reason is not None:
             status = f"diverged at epoch {epoch}"
         row: dict[str, Any] = {"rule": rule.name, "seed": seed_index, "epoch": epoch,
@@ -487,6 +505,8 @@ def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, 
         for k in range(H):
             row[f"angle_update_l{k + 1}"] = float(upd[k]) if k < len(upd) else math.nan
             row[f"angle_weights_l{k + 1}"] = float(wts[k]) if k < len(wts) else math.nan
+        for k in range(H):
+            row[f"angle_signal_l{k + 1}"] = float(sig[k])
         row["status"] = status
         rows.append(row)
         progress.epoch(dict(row, epochs=config.epochs))

@@ -18,6 +18,15 @@ Per epoch and per rule/seed the harness records (columns of ``metrics.csv``):
     symmetry, and for DFA :math:`\angle(D_k, (W_L W_{L-1}\cdots W_{k+1})^\top)`, the
     product of transposed forward matrices from layer ``k`` to the output (derivative
     factors left out; :math:`W_L^\top` for the last hidden layer); 0 for BP;
+``angle_signal_l<k>``
+    the alignment measure of Lillicrap et al. (2016, Fig. 2): the angle between the
+    teaching signal the rule delivers to the units of hidden layer ``k`` and the one
+    backpropagation would deliver, *per sample*, averaged over the probe batch
+    (:func:`signal_angle_deg`); the signals are the errors at the units' inputs,
+    :math:`\delta_k = (B_k\,\delta_{k+1}) \odot f'(a_k)` against
+    :math:`(W_{k+1}^\top\delta_{k+1}^{BP}) \odot f'(a_k)` (for DFA
+    :math:`(D_k e) \odot f'(a_k)`), both from the same forward pass and output error;
+    0 for BP, NaN for rules that do not route an error (Hebbian, Forward-Forward, ...);
 ``status``
     ``ok``, or ``diverged at epoch N``.
 
@@ -38,6 +47,7 @@ import numpy as np
 
 __all__ = [
     "angle_deg",
+    "signal_angle_deg",
     "metric_columns",
     "RuleSummary",
     "summarize",
@@ -69,11 +79,37 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return round(math.degrees(2 * math.atan2(float(np.linalg.norm(ua - ub)), float(np.linalg.norm(ua + ub)))), 10)
 
 
+def signal_angle_deg(signal: np.ndarray, reference: np.ndarray) -> float:
+    r"""Mean over samples of the angle between two per-sample signals (rows), in degrees.
+
+    :math:`\bar\theta = \frac{1}{|S|}\sum_{n \in S} \angle(s_n, r_n)` over the rows
+    ``n`` where both vectors are non-zero (a sample whose signal vanishes has no
+    direction); NaN if there is none. Unlike :func:`angle_deg` of the whole batch,
+    this weighs every sample alike, as Lillicrap et al. (2016) measure alignment.
+
+    >>> signal_angle_deg(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 1.0]]))
+    22.5
+    """
+    a = np.asarray(signal, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"signal_angle_deg: expected two (samples, units) arrays of one shape; got {a.shape} "
+                         f"and {b.shape}")
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na > 0) & (nb > 0) & np.isfinite(na) & np.isfinite(nb)
+    if not ok.any():
+        return float("nan")
+    ua, ub = a[ok] / na[ok, None], b[ok] / nb[ok, None]
+    ang = 2 * np.arctan2(np.linalg.norm(ua - ub, axis=1), np.linalg.norm(ua + ub, axis=1))
+    return round(float(np.degrees(ang).mean()), 10)
+
+
 def metric_columns(n_hidden: int) -> list[str]:
     """Column order of ``metrics.csv`` for a network with ``n_hidden`` hidden layers."""
     return (["rule", "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "wall_time_s"]
             + [f"angle_update_l{k + 1}" for k in range(n_hidden)]
             + [f"angle_weights_l{k + 1}" for k in range(n_hidden)]
+            + [f"angle_signal_l{k + 1}" for k in range(n_hidden)]
             + ["status"])
 
 
@@ -110,6 +146,7 @@ class RuleSummary:
     time_per_epoch_s: float
     status: str
     diverged_at: tuple[int, ...] = field(default=())
+    angle_signal: tuple[float, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         d = {"rule": self.rule, "n_seeds": self.n_seeds, "n_ok": self.n_ok,
@@ -120,6 +157,8 @@ class RuleSummary:
             d[f"angle_update_l{k + 1}"] = a
         for k, a in enumerate(self.angle_weights):
             d[f"angle_weights_l{k + 1}"] = a
+        for k, a in enumerate(self.angle_signal):
+            d[f"angle_signal_l{k + 1}"] = a
         return d
 
 
@@ -155,6 +194,7 @@ def summarize(rows: Sequence[Mapping[str, Any]], rules: Sequence[str] | None = N
         loss = mean_std(as_float(r["test_loss"]) for r in finals)
         upd = tuple(mean_std(as_float(r[f"angle_update_l{k + 1}"]) for r in finals)[0] for k in range(n_hidden))
         wts = tuple(mean_std(as_float(r[f"angle_weights_l{k + 1}"]) for r in finals)[0] for k in range(n_hidden))
+        sig = tuple(mean_std(as_float(r.get(f"angle_signal_l{k + 1}")) for r in finals)[0] for k in range(n_hidden))
         if not seeds:
             status = "not run"
         elif diverged:
@@ -163,13 +203,14 @@ def summarize(rows: Sequence[Mapping[str, Any]], rules: Sequence[str] | None = N
         else:
             status = "ok"
         out.append(RuleSummary(rule, len(seeds), len(finals), acc, loss, float("nan"), upd, wts,
-                               mean_std(times)[0], status, tuple(sorted(diverged))))
+                               mean_std(times)[0], status, tuple(sorted(diverged)), sig))
     base = next((s for s in out if s.rule == baseline), None)
     if base is not None:
         ref = base.test_loss[0] if regression else base.test_acc[0]
         out = [RuleSummary(s.rule, s.n_seeds, s.n_ok, s.test_acc, s.test_loss,
                            (s.test_loss[0] if regression else s.test_acc[0]) - ref,
-                           s.angle_update, s.angle_weights, s.time_per_epoch_s, s.status, s.diverged_at)
+                           s.angle_update, s.angle_weights, s.time_per_epoch_s, s.status, s.diverged_at,
+                           s.angle_signal)
                for s in out]
     return out
 
@@ -183,13 +224,15 @@ def _fmt(x: float, spec: str) -> str:
 
 
 def summary_markdown(summaries: Sequence[RuleSummary], regression: bool = False, title: str | None = None) -> str:
-    """Markdown table: rule, final test accuracy (or loss) mean ± std, gap to BP, final angles,
+    """Markdown table: rule, final test accuracy (or loss) mean ± std, gap to BP, final angles
+    (update, feedback matrix, per-sample teaching signal),
     training time per epoch, status."""
     n_hidden = max((len(s.angle_update) for s in summaries), default=0)
     metric = "test MSE" if regression else "test acc"
     head = ["rule", f"{metric} (mean ± std)", "gap to BP"]
     head += [f"∠ update L{k + 1} (°)" for k in range(n_hidden)]
     head += [f"∠ feedback L{k + 1} (°)" for k in range(n_hidden)]
+    head += [f"∠ signal L{k + 1} (°)" for k in range(n_hidden)]
     head += ["time/epoch (s)", "seeds", "status"]
     lines = []
     if title:
@@ -202,6 +245,7 @@ def summary_markdown(summaries: Sequence[RuleSummary], regression: bool = False,
                  "—" if not math.isfinite(s.gap_to_bp) else f"{_no_negative_zero(s.gap_to_bp, 4):+{spec}}"]
         cells += [_fmt(a, ".1f") for a in s.angle_update] + ["—"] * (n_hidden - len(s.angle_update))
         cells += [_fmt(a, ".1f") for a in s.angle_weights] + ["—"] * (n_hidden - len(s.angle_weights))
+        cells += [_fmt(a, ".1f") for a in s.angle_signal] + ["—"] * (n_hidden - len(s.angle_signal))
         cells += [_fmt(s.time_per_epoch_s, ".3f"), f"{s.n_ok}/{s.n_seeds}", s.status]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -45,7 +45,7 @@ def test_writes_every_file(tiny_run):
     rows = read_csv(out / "metrics.csv")
     assert list(rows[0]) == metric_columns(1) == [
         "rule", "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "wall_time_s",
-        "angle_update_l1", "angle_weights_l1", "status"]
+        "angle_update_l1", "angle_weights_l1", "angle_signal_l1", "status"]
     assert len(rows) == 5 * 2 * 3  # rules x seeds x (epochs + 1)
     assert {r["status"] for r in rows} == {"ok"}
     cfg = tomllib.loads((out / "config.toml").read_text())["compare"]
