@@ -10,6 +10,7 @@ from .hebbian import Hebbian, HebbianLearner, krotov_hopfield_dw
 from . import synthetic  # noqa: F401  (registers 'sg')
 from . import forward_forward  # noqa: F401  (registers 'ff')
 from . import perturbation  # noqa: F401  (registers 'np', 'wp')
+from . import kolen_pollack, predictive_coding, equilibrium, target_prop, drtp  # noqa: F401,E501  (registers 'kp', 'mirror', 'pc', 'ep', 'dtp', 'drtp')
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MLP", "SGD", "ForwardPass", "Grads",
