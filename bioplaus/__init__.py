@@ -35,7 +35,7 @@ _EXPORTS = {
     "Dataset": "data", "load_dataset": "data", "MLP": "reference.mlp",
     "Learner": "reference.credit", "NumpyLearner": "reference.credit", "CreditRule": "reference.credit",
     "TrainSettings": "reference.credit", "Alignment": "reference.credit", "CREDIT_RULES": "reference.credit",
-    "register_credit_rule": "reference.credit", "make_credit_rule": "reference.credit",
+    "register_credit_rule": "reference.credit", "make_credit_rule": "harness",
     "angle_deg": "metrics", "summarize": "metrics",
     # parameter studies
     "expand_sweep": "sweep", "run_sweep": "sweep", "sweep_network": "sweep",

@@ -41,9 +41,38 @@ import numpy as np
 from .data import Dataset, check_dataset_name, load_dataset
 from .errors import BioplausError, ConfigError, DivergedError, did_you_mean
 from .metrics import RuleSummary, metric_columns, signal_angle_deg, summarize, summary_markdown
-from .reference.credit import (CREDIT_RULES, CreditRule, Learner, TrainSettings, credit_rule_names, is_credit_rule,
-                               make_credit_rule)
+from .reference import credit as _credit
+from .reference.credit import CREDIT_RULES, CreditRule, Learner, TrainSettings
 from .reference.mlp import ACTIVATIONS, LOSSES, MLP, accuracy, loss_value
+
+#: rules simulated in Brian2, by the module that registers them: imported when such a rule is
+#: asked for, so the numpy reference, and a comparison of numpy rules, never import Brian2
+BRIAN2_CREDIT_RULES: dict[str, str] = {
+    "fa-brian2": "bioplaus.networks.fa_rate",
+    "dfa-brian2": "bioplaus.networks.fa_rate",
+}
+
+
+def credit_rule_names() -> tuple[str, ...]:
+    """Every rule the harness knows: registered ones in registration order, then the Brian2 ones."""
+    return tuple(CREDIT_RULES) + tuple(n for n in BRIAN2_CREDIT_RULES if n not in CREDIT_RULES)
+
+
+def is_credit_rule(name: Any) -> bool:
+    """Whether ``name`` names a rule, importing the module of a Brian2 rule if needed."""
+    if isinstance(name, str) and name not in CREDIT_RULES and name in BRIAN2_CREDIT_RULES:
+        import importlib
+
+        importlib.import_module(BRIAN2_CREDIT_RULES[name])
+    return _credit.is_credit_rule(name)
+
+
+def make_credit_rule(rule: "str | CreditRule", key: str = "rules", **params: Any) -> CreditRule:
+    """:func:`bioplaus.reference.credit.make_credit_rule`, knowing the Brian2 rules too."""
+    if isinstance(rule, str) and not is_credit_rule(rule):
+        names = credit_rule_names()
+        raise ConfigError(key, rule, "one of " + ", ".join(names) + did_you_mean(rule, names))
+    return _credit.make_credit_rule(rule, key, **params)
 
 __all__ = ["CompareConfig", "CompareResult", "compare", "WEIGHT_LIMIT", "PROBE_SIZE"]
 

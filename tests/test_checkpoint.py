@@ -90,7 +90,7 @@ def test_brian2_rules_are_known_to_the_cli_without_importing_brian2_first(capsys
     import subprocess
     import sys
 
-    code = ("import sys; from bioplaus.reference.credit import credit_rule_names; "
+    code = ("import sys; from bioplaus.harness import credit_rule_names; "
             "n = credit_rule_names(); print('fa-brian2' in n, 'brian2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False"]

@@ -45,7 +45,7 @@ def collect() -> dict[str, list[tuple[str, str]]]:
     out["experiments"] = [(n, c.description or _first_line(c.__doc__)) for n, c in sorted(EXPERIMENTS.items())]
     out["rules"] = [(n, _first_line(c.__doc__)) for n, c in sorted(RULES.items())]
     harness_rules = dict(_optional("bioplaus.reference.credit", "CREDIT_RULES"))
-    external = _optional("bioplaus.reference.credit", "EXTERNAL_CREDIT_RULES")
+    external = _optional("bioplaus.harness", "BRIAN2_CREDIT_RULES")
     out["harness-rules"] = [(n, _first_line(getattr(c, "__doc__", ""))) for n, c in sorted(harness_rules.items())]
     out["harness-rules"] += [(n, f"simulated in Brian2 ({m}; loaded on use)") for n, m in sorted(external.items())
                              if n not in harness_rules]

@@ -69,7 +69,6 @@ __all__ = [
     "make_credit_rule",
     "credit_rule_names",
     "is_credit_rule",
-    "EXTERNAL_CREDIT_RULES",
     "angle_deg",
 ]
 
@@ -95,28 +94,15 @@ def register_credit_rule(name: str) -> Callable[[type["CreditRule"]], type["Cred
     return deco
 
 
-#: rules registered by modules that import Brian2: name -> module imported on first use,
-#: so the numpy harness stays free of Brian2 until such a rule is asked for
-EXTERNAL_CREDIT_RULES: dict[str, str] = {
-    "fa-brian2": "bioplaus.networks.fa_rate",
-    "dfa-brian2": "bioplaus.networks.fa_rate",
-}
-
-
 def credit_rule_names() -> tuple[str, ...]:
-    """Names of every known rule: registered ones in registration order, then those loaded on demand."""
-    return tuple(CREDIT_RULES) + tuple(n for n in EXTERNAL_CREDIT_RULES if n not in CREDIT_RULES)
+    """Names of the registered rules, in registration order (the harness adds those simulated in
+    Brian2: :func:`bioplaus.harness.credit_rule_names`)."""
+    return tuple(CREDIT_RULES)
 
 
 def is_credit_rule(name: Any) -> bool:
-    """Whether ``name`` names a rule, importing the module of an on-demand rule if needed."""
-    if not isinstance(name, str):
-        return False
-    if name not in CREDIT_RULES and name in EXTERNAL_CREDIT_RULES:
-        import importlib
-
-        importlib.import_module(EXTERNAL_CREDIT_RULES[name])
-    return name in CREDIT_RULES
+    """Whether ``name`` names a registered rule."""
+    return isinstance(name, str) and name in CREDIT_RULES
 
 
 def make_credit_rule(rule: "str | CreditRule", key: str = "rules", **params: Any) -> "CreditRule":
