@@ -112,7 +112,7 @@ def test_harness_learner_equals_numpy_rule_with_harness_settings():
     rng = np.random.default_rng(3)
     x, y = rng.random((40, SIZES[0])), rng.integers(0, SIZES[-1], 40)
     net = MLP.random(SIZES, "tanh", "cross_entropy", rng)
-    from bioplaus.reference.credit import make_credit_rule
+    from bioplaus.harness import make_credit_rule
 
     ours = make_credit_rule("fa-brian2").learner()
     theirs = FA().learner()
@@ -141,7 +141,7 @@ def test_compare_runs_fa_brian2_beside_fa():
 
 
 def test_rule_parameters_are_validated():
-    from bioplaus.reference.credit import make_credit_rule
+    from bioplaus.harness import make_credit_rule
 
     with pytest.raises(ConfigError, match=r"FABrian2\.backend.*'gpu'"):
         make_credit_rule("fa-brian2", backend="gpu")
@@ -365,3 +365,24 @@ def test_credit_declarations_are_validated():
         NetworkSpec(net.populations, net.projections, feedback=[Feedback("B1", "hid1", "hid2")], dt=net.dt)
     with pytest.raises(ConfigError, match=r"fa_rate_spec\.rule = 'kp'"):
         fa_rate_spec(SIZES, W0, b0, fb, x, np.eye(3)[y], [np.arange(4)], rule="kp")
+
+
+def test_numpy_reference_imports_no_brian2_and_harness_knows_the_brian2_rules():
+    """The reference knows nothing of the Brian2 learners; the harness loads them on first use."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import bioplaus.reference
+
+    mods = [f"bioplaus.reference.{m.name}" for m in pkgutil.iter_modules(bioplaus.reference.__path__)]
+    code = ("import sys, importlib\n"
+            f"for m in {mods!r}: importlib.import_module(m)\n"
+            "from bioplaus.reference.credit import credit_rule_names\n"
+            "print('brian2' in sys.modules, 'fa-brian2' in credit_rule_names())\n"
+            "from bioplaus.harness import credit_rule_names, make_credit_rule\n"
+            "print('brian2' in sys.modules, 'fa-brian2' in credit_rule_names())\n"
+            "make_credit_rule('dfa-brian2')\n"
+            "print('brian2' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "False", "True", "True"]
