@@ -293,8 +293,8 @@ def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None) -> Dataset:
         return _from_idx_arrays(name, arrays, found)
     base = Path(data_dir)
     if base.is_file():
-        if base.suffix == ".npz":
-            return _load_npz(base, name, n_classes=10)
+        if base.suffix == ".npz":  # the user's own file: named after it, its classes counted from its labels
+            return _load_npz(base, name if base.stem.replace("_", "-") == name else base.stem, n_classes=None)
         raise DataError(f"{name}: data_dir {str(base)!r} is a file but not an .npz; name a directory "
                         "holding the IDX files or an .npz file")
     looked = _candidate_dirs(name, base)
@@ -357,7 +357,9 @@ def _load_npz(path: Path, name: str, n_classes: int | None = None) -> Dataset:
     except DataError:
         raise
     except (OSError, ValueError, zlib.error, EOFError) as exc:
-        raise DataError(f"{path}: cannot be read as .npz: {exc}") from None
+        # numpy's message for a non-archive may advise allow_pickle, which would run code from the file: never
+        why = "not a NumPy .npz archive of plain arrays" if "pickle" in str(exc) else str(exc)
+        raise DataError(f"{path}: cannot be read as .npz: {why}") from None
     xs = {k: arrays[k] for k in ("x_train", "x_test")}
     for k, x in xs.items():
         if x.ndim < 2:
