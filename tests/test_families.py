@@ -101,6 +101,25 @@ def test_pc_with_fixed_predictions_equals_backprop(rng, loss):
     assert not g.dW[0].any()
 
 
+def test_pc_inference_settles_where_the_energy_is_stationary(rng):
+    """Whittington & Bogacz's network (squared error, beta = 1: output clamped to the label): after
+    inference every error node satisfies its equilibrium equation with the *inferred* activity."""
+    from bioplaus.reference.predictive_coding import pc_inference
+
+    sizes = (6, 10, 8, 3)
+    net = MLP.random(sizes, "tanh", "mse", rng)
+    x, y = _batch(rng, sizes, "mse")
+    u, eps = pc_inference(net, x, y, beta=1.0, iterations=400, gamma=0.2)
+    W, b = net.weights, net.biases
+    mu_out = np.tanh(u[2]) @ W[2].T + b[2]
+    np.testing.assert_allclose(eps[3], y - mu_out, atol=1e-12)          # clamped output's error
+    np.testing.assert_allclose(eps[2], u[2] - (np.tanh(u[1]) @ W[1].T + b[1]), atol=1e-12)
+    for l in (1, 2):  # dF/du_l = 0
+        resid = -eps[l] + (1 - np.tanh(u[l]) ** 2) * (eps[l + 1] @ W[l])
+        assert np.abs(resid).max() < 1e-8
+    assert np.abs(eps[1]).max() > 1e-3  # the hidden errors are not trivially zero
+
+
 def test_pc_with_weak_output_error_approaches_backprop(rng):
     sizes = (8, 16, 12, 4)
     net = MLP.random(sizes, "tanh", "cross_entropy", rng)
