@@ -175,7 +175,7 @@ def _params(**kw):
 
 
 @pytest.mark.parametrize("field,value", [
-    ("rule", "bp"), ("hidden", [0]), ("hidden", "100"), ("epochs", 0), ("lr", -1.0), ("momentum", 1.5),
+    ("rule", "kp"), ("hidden", [0]), ("hidden", "100"), ("epochs", 0), ("lr", -1.0), ("momentum", 1.5),
     ("batch_size", 0), ("loss", "hinge"), ("activation", "softplus"), ("present", "1 mV"), ("present", 5),
     ("rest", "-1 ms"), ("tau", "0 ms"), ("dataset", "digitz"), ("n_train", 0), ("feedback_scale", 0),
     ("reference", "yes"),
@@ -386,3 +386,18 @@ def test_numpy_reference_imports_no_brian2_and_harness_knows_the_brian2_rules():
             "print('brian2' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False", "True", "True"]
+
+
+def test_sign_symmetric_model_file_trains_like_the_reference(tmp_path):
+    """models/sign_symmetric_digits.toml: a rate network with sign-symmetric feedback, specs only."""
+    from bioplaus.config import load_model
+    from bioplaus.experiments.base import RunContext, experiment_class
+
+    cfg = load_model("models/sign_symmetric_digits.toml", ["params.epochs=2", "params.n_train=150",
+                                                           "params.n_test=100", "params.hidden=[16]"])
+    assert cfg.params.rule == "sign"
+    out = experiment_class(cfg.experiment)().run(cfg.params, RunContext(backend="numpy", seed=cfg.seed,
+                                                                        progress=lambda m: None))
+    assert out.rows[-1]["test_acc"] > out.rows[0]["test_acc"] + 0.2           # it learns...
+    assert max(r["rel_dw_vs_reference"] for r in out.rows) < 1e-10            # ...exactly as SignSymmetry does
+    assert out.rows[-1]["test_acc"] == pytest.approx(out.rows[-1]["reference_test_acc"])

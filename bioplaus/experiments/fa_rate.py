@@ -61,10 +61,10 @@ class FARateExperiment(Experiment):
 
         def __post_init__(self):
             from ..data import check_dataset_name
-            from ..networks.fa_rate import ACTIVATIONS, LOSSES, RULES
+            from ..networks.fa_rate import ACTIVATIONS, LOSSES, ROUTINGS
 
             p = "params"
-            set_field(self, "rule", choice(p, "rule", self.rule, RULES))
+            set_field(self, "rule", choice(p, "rule", self.rule, ROUTINGS))
             hidden = self.hidden
             if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
                 hidden = (hidden,)
@@ -84,6 +84,9 @@ class FARateExperiment(Experiment):
             set_field(self, "feedback_scale", number(p, "feedback_scale", self.feedback_scale, positive=True))
             if not isinstance(self.reference, bool):
                 raise ConfigError(f"{p}.reference", self.reference, "true or false")
+            if self.tau is not None and self.rule in ("bp", "sign"):
+                raise ConfigError(f"{p}.tau", self.tau, f"unset (rule {self.rule!r} is built with instantaneous "
+                                  "units only)")
             try:  # lr, momentum, weight decay, schedule: validated by the network spec
                 spec = self.network_spec((1,) * (len(self.hidden) + 2))
             except ConfigError as exc:
@@ -96,15 +99,14 @@ class FARateExperiment(Experiment):
         def network_spec(self, sizes):
             from ..networks.fa_rate import FARateNetwork
 
-            return FARateNetwork(sizes=tuple(sizes), rule=self.rule, lr=self.lr, momentum=self.momentum,
+            return FARateNetwork(sizes=tuple(sizes), rule="dfa" if self.rule == "dfa" else "fa", lr=self.lr, momentum=self.momentum,
                                  weight_decay=self.weight_decay, batch_size=self.batch_size, loss=self.loss,
                                  activation=self.activation, present=self.present, rest=self.rest, dt=self.dt,
                                  tau=self.tau, name=f"{self.rule}_rate")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..data import load_dataset
-        from ..networks.fa_rate import train_fa_rate
-        from ..reference.credit import DFA, FA, TrainSettings
+        from ..reference.credit import BP, DFA, FA, SignSymmetry, TrainSettings
         from ..reference.mlp import MLP, accuracy, loss_value
 
         ss = np.random.SeedSequence(ctx.seed)
@@ -126,17 +128,23 @@ class FARateExperiment(Experiment):
         net0 = MLP.random(sizes, p.activation, p.loss, np.random.default_rng(init_ss))
         settings = TrainSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay,
                                  batch_size=p.batch_size, epochs=p.epochs, loss=p.loss)
-        ref = (FA if p.rule == "fa" else DFA)(feedback_scale=p.feedback_scale).learner()
+        ref = {"fa": lambda: FA(feedback_scale=p.feedback_scale), "dfa": lambda: DFA(feedback_scale=p.feedback_scale),
+               "bp": BP, "sign": lambda: SignSymmetry(scale=p.feedback_scale)}[p.rule]().learner()
         ref.init(net0.copy(), np.random.default_rng(fb_ss), settings)
-        feedback = [b.copy() for b in ref.feedback]
+        feedback = [b.copy() for b in ref.feedback] if ref.feedback is not None else []
         order_rng = np.random.default_rng(order_ss)
         orders = [order_rng.permutation(len(x_tr)) for _ in range(p.epochs)]
         targets = net0.targets(y_tr, sizes[-1])
 
         ctx.log(f"fa_rate: {p.rule} {'-'.join(map(str, sizes))} on {data.name} ({len(x_tr)} train samples), "
                 f"{p.epochs} epochs in one Brian2 run on {ctx.backend}")
-        res = train_fa_rate(spec, net0.weights, net0.biases, feedback, x_tr, targets, orders, ctx.backend,
-                            threads=ctx.threads, snapshots=True, record_outputs=True)
+        if p.tau is None:   # the network as a NetworkSpec, built by bioplaus.build and run by simulate
+            res = _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx)
+        else:
+            from ..networks.fa_rate import train_fa_rate
+
+            res = train_fa_rate(spec, net0.weights, net0.biases, feedback, x_tr, targets, orders, ctx.backend,
+                                threads=ctx.threads, snapshots=True, record_outputs=True)
         n = len(x_tr)
         sim_s = res.timings.get("run_s", 0.0)
         build_s = res.timings.get("build_s", 0.0)
@@ -180,7 +188,7 @@ class FARateExperiment(Experiment):
             arrays[f"b{l + 1}"] = b
             arrays[f"W{l + 1}_init"] = net0.weights[l]
         for l, B in enumerate(feedback):
-            arrays[f"{'B' if p.rule == 'fa' else 'D'}{l + 1}"] = B
+            arrays[f"{'D' if p.rule == 'dfa' else 'B'}{l + 1}"] = B
         arrays["test_acc"] = np.array([r["test_acc"] for r in rows])
         arrays["train_acc"] = np.array([r["train_acc"] for r in rows])
         arrays["order"] = np.stack(orders)
@@ -210,6 +218,48 @@ class FARateExperiment(Experiment):
         fig = _learning_curve(rows, p, ctx.backend)
         return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"learning_curve": fig},
                                 info={"timings": {**timing, **res.timings}, "final_test_acc": last["test_acc"]})
+
+
+def _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx):
+    """One :func:`~bioplaus.simulate.simulate` run of :func:`~bioplaus.networks.fa_rate.fa_rate_spec`:
+    weight snapshots at every epoch boundary and the settled output of every window."""
+    from types import SimpleNamespace
+
+    from ..networks.fa_rate import fa_rate_spec, mlp_weights
+    from ..simulate import simulate
+    from ..spec.network import Monitor
+
+    n, L = len(x_tr), len(sizes) - 1
+    window = spec.present + spec.rest
+    epoch_T = n * window
+    mons = [Monitor(f"{w}{l}", ("w",), dt=epoch_T) for l in range(1, L + 1) for w in "Wb"]
+    mons.append(Monitor("err", ("p",)))
+    net = fa_rate_spec(sizes, net0.weights, net0.biases, feedback or None, x_tr, targets, orders, rule=p.rule,
+                       lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size,
+                       loss=p.loss, activation=p.activation, present=spec.present, rest=spec.rest, dt=spec.dt,
+                       sign_scale=p.feedback_scale, name=f"{p.rule}_rate", monitors=mons)
+    r = simulate(net, ctx.backend, threads=ctx.threads)
+    W, b = mlp_weights(r)
+
+    def snaps(proj: str, n_pre: int, n_post: int) -> list[np.ndarray]:
+        hist = r[f"{proj}.state.w"]
+        out = []
+        for k in range(hist.shape[1]):
+            m = np.zeros((n_post, n_pre))
+            m[r[f"{proj}.j"], r[f"{proj}.i"]] = hist[:, k]
+            out.append(m)
+        return out
+
+    sW = [snaps(f"W{l}", sizes[l - 1], sizes[l]) for l in range(1, L + 1)]
+    sb = [[m[:, 0] for m in snaps(f"b{l}", 1, sizes[l])] for l in range(1, L + 1)]
+    snapshots = [([m[k] for m in sW], [v[k] for v in sb]) for k in range(len(orders) + 1)]
+    steps_T = int(round(float(window) / float(spec.dt)))
+    steps_P = int(round(float(spec.present) / float(spec.dt)))
+    # monitors record at the start of a step: window k's settled output is read one step after its last presentation
+    outputs = r["err.state.p"].T[np.arange(len(orders) * n) * steps_T + steps_P]
+    run_s = r.timings.get("run_s", r.timings.get("run_binary_s", r.timings.get("codegen_compile_run_s", 0.0)))
+    return SimpleNamespace(weights=W, biases=b, snapshots=snapshots, outputs=outputs,
+                           timings={"build_s": r.timings["total_s"] - run_s, "run_s": run_s})
 
 
 def _learning_curve(rows, p, backend):

@@ -281,8 +281,10 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
             fbs.append(Feedback(f"B{l}", names[l + 1], names[l], Transposed(of=f"W{l + 1}")))
         else:
             fbs.append(Feedback(f"B{l}", names[l + 1], names[l], SignOf(of=f"W{l + 1}", scale=sign_scale)))
-    return NetworkSpec(pops, projs, monitors=tuple(monitors), feedback=fbs, dt=dt,
-                       duration=updates.n_windows * updates.window, name=name)
+    net = NetworkSpec(pops, projs, monitors=tuple(monitors), feedback=fbs, dt=dt,
+                      duration=updates.n_windows * updates.window, name=name)
+    # one step more: monitors (which record at the start of a step) see the last window settled and learned
+    return net.replace(duration=net.duration + net.dt)
 
 
 def mlp_weights(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
