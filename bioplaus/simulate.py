@@ -1,6 +1,8 @@
 """Build and run a network on a backend: the one call most scripts need."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,7 +14,23 @@ from .backends import session
 from .spec.network import NetworkSpec
 from .spec.params import quantity
 
-__all__ = ["SimResult", "simulate"]
+__all__ = ["SimResult", "simulate", "quiet_order_warnings"]
+
+
+@contextlib.contextmanager
+def quiet_order_warnings():
+    """Drop Brian2's warning that synaptic code may depend on the order of execution (intended
+    where spikes arriving in the same step add up, e.g. tracked weight sums); other warnings are
+    passed on, once each."""
+    from brian2.utils.logger import catch_logs
+
+    with catch_logs(log_level=logging.WARNING) as logs:
+        yield
+    seen = set()
+    for level, name, msg in logs:
+        if "may not be well-defined" not in msg and (name, msg) not in seen:
+            seen.add((name, msg))
+            logging.getLogger(name).log(getattr(logging, level, logging.WARNING), msg)
 
 
 @dataclass
@@ -32,6 +50,9 @@ class SimResult:
     timings: dict[str, float] = field(default_factory=dict)
     compiler_flags: dict[str, Any] = field(default_factory=dict)
     state: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per :class:`~bioplaus.spec.protocol.SpikeCountReadout` name: assignments, counts, predictions and
+    #: accuracy per protocol phase (:func:`bioplaus.readout.evaluate_readout`)
+    readouts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.arrays[key]
@@ -118,7 +139,9 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
     if duration is not None:
         duration = quantity("simulate", "duration", duration, spec.duration, positive=True)
         spec = spec.replace(duration=duration)
-    with session(backend, directory=directory, threads=threads, seed=spec.seed) as s:
+    tracked = any(getattr(p.homeostasis, "tracked", False) for p in spec.projections)
+    quiet = quiet_order_warnings() if tracked else contextlib.nullcontext()
+    with session(backend, directory=directory, threads=threads, seed=spec.seed) as s, quiet:
         defaultclock.dt = spec.dt
         t0 = time.perf_counter()
         built = build_network(spec)
@@ -143,8 +166,11 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
                 from .errors import DivergedError
 
                 raise DivergedError(bad[0], bad[1], f"{spec.name} on {backend}")
+        from .readout import evaluate_readout
+
+        readouts = {r.name: evaluate_readout(r, spec, arrays) for r in spec.readouts}
         return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
-                         compiler_flags=dict(s.compiler_flags), state=state)
+                         compiler_flags=dict(s.compiler_flags), state=state, readouts=readouts)
 
 
 class _CallableModule(type(sys.modules[__name__])):

@@ -168,17 +168,102 @@ def test_plasticity_off_freezes_weights_and_thresholds():
     assert res.counts["test"].sum() > 0 and np.all(res.theta == 0)
 
 
-def test_python_loop_driver_trains_the_same_model():
-    from bioplaus.networks.stdp_classifier import train_loop
+def test_classifier_is_composed_of_ordinary_specs(toy_run):
+    """Diehl & Cook as a NetworkSpec: nothing but generic pieces, built by the one builder."""
+    from bioplaus.networks.stdp_classifier import classifier_spec
+    from bioplaus.spec.neurons import AdaptiveThreshold
+    from bioplaus.spec.protocol import ProtocolInput, SpikeCountReadout
+    from bioplaus.spec.rules import TripletSTDP, WeightNormalization
 
-    sch, x, y = toy_schedule()
-    cfg = DiehlCook(**{**TOY, "present": "50 ms", "rest": "20 ms"})
-    out = train_loop(cfg, x[:2], "numpy", seed=3)
-    assert out["n_spikes"] > 0 and out["n_timed"] == 1 and out["samples_per_s"] > 0
-    # normalised at the start of the last window, then STDP went on during it
-    np.testing.assert_allclose(out["weights"].sum(axis=0), cfg.norm_total, rtol=0.05)
-    with pytest.raises(ConfigError, match="runtime backend"):
-        train_loop(cfg, x[:2], "cpp")
+    res, sch, cfg, _ = toy_run
+    spec = classifier_spec(cfg, sch, seed=3)
+    assert isinstance(spec.population("input").model, ProtocolInput)
+    assert isinstance(spec.population("exc").model.adaptation, AdaptiveThreshold)
+    ff = spec.projection("input_exc")
+    assert isinstance(ff.rule, TripletSTDP) and isinstance(ff.homeostasis, WeightNormalization) and ff.homeostasis.tracked
+    assert spec.projection("inh_exc").connectivity == "all_but_self" and spec.projection("inh_exc").receptor == "inh"
+    assert [(type(r), r.population, r.assign) for r in spec.readouts] == [(SpikeCountReadout, "exc", "assign")]
+    assert len(spec.protocol) == len(sch) and float(spec.duration) == pytest.approx(len(sch) * float(cfg.window))
+    # the read-out computed by simulate() is the assignment and prediction of the counts per phase
+    r = res.readout
+    a = assign_labels(res.counts["assign"], sch.phase_labels("assign"), 2)
+    assert r["assignments"].tolist() == a.tolist()
+    assert r["accuracy"]["test"] == np.mean(predict(res.counts["test"], a, 2) == sch.phase_labels("test"))
+    assert np.array_equal(r["counts"]["train0"], res.counts["train0"])
+
+
+def test_networks_module_does_not_drive_brian2():
+    import ast
+    import inspect
+
+    import bioplaus.networks.stdp_classifier as mod
+
+    tree = ast.parse(inspect.getsource(mod))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("brian2"):
+            assert node.module == "brian2" and {a.name for a in node.names} <= {"Hz", "mV", "ms", "nS", "pF"}, \
+                ast.dump(node)
+        assert not (isinstance(node, ast.Import) and any(a.name.startswith("brian2") for a in node.names))
+
+
+def _gated_net(learn_in_rest: bool):
+    """Plastic background synapses onto a neuron driven by a protocol: learning follows the gate."""
+    from bioplaus.spec import LIF, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population, Projection
+    from bioplaus.spec.protocol import Phase, Protocol, ProtocolInput
+
+    proto = Protocol(samples=np.ones((1, 4)), phases=[Phase("train", [0, 0], 1.0), Phase("test", [0], 0.0)],
+                     labels=[0], present="40 ms", rest="40 ms", learn_in_rest=learn_in_rest)
+    return NetworkSpec(
+        [Population("x", ProtocolInput(max_rate="200 Hz"), 4), Population("bg", PoissonInput(rates="80 Hz"), 4),
+         Population("y", LIF(), 1)],
+        [Projection("drive", "x", "y", w_init=1.0, weight_scale="3 nA"),
+         Projection("plastic", "bg", "y", rule=PairSTDP(A_plus=0.02, A_minus=0.021), w_init=0.5,
+                    weight_scale="0.5 nA")],
+        monitors=[Monitor("plastic", ("w",), dt="1 ms"), Monitor("y")], dt="0.1 ms", duration=proto.duration,
+        protocol=proto, seed=2)
+
+
+def test_gated_windows_learn_only_while_a_sample_is_shown():
+    from bioplaus.simulate import simulate
+
+    r = simulate(_gated_net(learn_in_rest=False), "numpy")
+    t, w = r["plastic.state.t"], r["plastic.state.w"]            # (4,) synapses x times
+    steps = np.abs(np.diff(w, axis=1)).max(axis=0)
+    tt = t[1:]
+    phase_t = tt % 0.08
+    train = tt < 0.16
+    present = (phase_t > 0.0015) & (phase_t < 0.0385)
+    rest = (phase_t > 0.0415) & (phase_t < 0.0785)
+    assert steps[train & present].max() > 1e-3                  # learning while presented
+    assert steps[train & rest].max() == 0                        # the post neuron still fires in rest: frozen
+    assert steps[tt > 0.1615].max() == 0                         # test phase: learn = 0
+    assert r.spike_counts("y")[0] > 0
+    # with learn_in_rest the same activity changes the weights during the rest too
+    r2 = simulate(_gated_net(learn_in_rest=True), "numpy")
+    steps2 = np.abs(np.diff(r2["plastic.state.w"], axis=1)).max(axis=0)
+    assert steps2[train & rest].max() > 1e-3 and steps2[tt > 0.1615].max() == 0
+
+
+def test_protocol_and_readout_errors_name_the_field():
+    from bioplaus.spec import LIF, Monitor, NetworkSpec, Population
+    from bioplaus.spec.protocol import Phase, Protocol, ProtocolInput, SpikeCountReadout
+
+    with pytest.raises(ConfigError) as ei:
+        Protocol(samples=np.ones((3, 2)), phases=[Phase("train", [0, 3])])
+    assert ei.value.key_path == "phases.train.indices" and "[0, 2]" in str(ei.value)
+    proto = Protocol(samples=np.ones((3, 2)), phases=[Phase("train", [0, 1]), Phase("assign", [2], 0.0)],
+                     labels=[0, 1, 0], present="10 ms", rest="5 ms")
+    pops = [Population("x", ProtocolInput(), 2), Population("y", LIF(), 3)]
+    with pytest.raises(ConfigError, match="a network with a protocol"):
+        NetworkSpec(pops)
+    with pytest.raises(ConfigError, match=r"multiple of dt") as ei:
+        NetworkSpec(pops, dt="0.3 ms", protocol=proto)
+    assert ei.value.key_path == "protocol.present"
+    with pytest.raises(ConfigError, match=r"Monitor\('y'\)") as ei:
+        NetworkSpec(pops, protocol=proto, readouts=[SpikeCountReadout("y")])
+    assert ei.value.key_path == "readouts.readout.population"
+    with pytest.raises(ConfigError, match="a phase of the protocol: train, assign"):
+        NetworkSpec(pops, monitors=[Monitor("y")], protocol=proto, readouts=[SpikeCountReadout("y", assign="labels")])
 
 
 def test_experiment_outputs(tmp_path):

@@ -18,6 +18,7 @@ from ..errors import ConfigError, did_you_mean
 from ..spec.network import NetworkSpec, Population, Projection
 from .feedback import population_code, projection_code, wire_credit
 from .neurons import rate_input_name
+from .protocol import add_gate, gate_neuron_code, gate_rule_code, gated_populations, track_weight_sum
 from .registry import Code, builder_for, declare_params
 from .rules import modulator_variable
 
@@ -195,8 +196,10 @@ def _initial_weights(proj: Projection, i, j, rng) -> np.ndarray:
 
 
 def _merge(a: Code, b: Code) -> Code:
-    for f in ("equations", "on_pre", "on_post", "run_regularly", "post_equations", "post_reset", "reset"):
+    for f in ("equations", "on_pre", "on_post", "run_regularly", "post_equations", "post_reset", "reset",
+              "post_run_regularly"):
         getattr(a, f).extend(getattr(b, f))
+    a.track_sum = a.track_sum or b.track_sum
     for f in ("params", "init", "post_params", "post_init", "namespace", "summed_when"):
         getattr(a, f).update(getattr(b, f))
     return a
@@ -227,16 +230,24 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         if isinstance(tunable, str):
             tunable = [tunable]
         tunable = frozenset(str(k) for k in tunable)
+    from brian2 import defaultclock
+
+    defaultclock.dt = spec.dt
     ctx = BuildContext(spec, tunable)
     built = BuiltNetwork(spec=spec, network=Network(name=f"{spec.name}_net"))
     objects: list[Any] = []
 
     # 1. what each projection contributes (rule + homeostasis)
     syn_code: dict[str, Code] = {}
+    gated = gated_populations(spec)
     for proj in spec.projections:
         code = builder_for(proj.rule)(proj.rule, proj, ctx)
+        if proj.post in gated:   # a protocol's learning gate (build/protocol.py)
+            code = gate_rule_code(code)
         if proj.homeostasis is not None:
             code = _merge(code, builder_for(proj.homeostasis)(proj.homeostasis, proj, ctx))
+        if code.track_sum:
+            code = track_weight_sum(code, code.track_sum)
         syn_code[proj.name] = _merge(code, projection_code(proj, ctx))   # feedback through these weights
 
     # 2. populations
@@ -248,7 +259,7 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         if pop.is_input:
             group = builder_for(pop.model)(pop.model, pop, ctx)
         else:
-            group = _build_neuron_group(pop, spec, ctx, syn_code, used_modulators, built)
+            group = _build_neuron_group(pop, spec, ctx, syn_code, used_modulators, built, gated)
         built.groups[pop.name] = group
         objects.append(group)
 
@@ -306,16 +317,24 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
     return built
 
 
-def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_modulators, built) -> NeuronGroup:
+def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_modulators, built,
+                        gated=frozenset()) -> NeuronGroup:
     code = population_code(pop, ctx, builder_for(pop.model)(pop.model, pop, ctx))   # + error compartment
     post_params: dict[str, Any] = {}
     post_init: dict[str, Any] = {}
+    regular: list[tuple[str, Any, str, int]] = []
+    if pop.name in gated:
+        gate_neuron_code(code)
+        stmt, gate_dt, gate_ns = add_gate(code, ctx)
+        code.namespace.update(gate_ns)
+        regular.append((stmt, gate_dt, "start", 0))
     for proj in spec.incoming(pop.name):
         c = syn_code[proj.name]
         code.equations += c.post_equations
         post_params.update(c.post_params)
         post_init.update(c.post_init)
         code.reset += c.post_reset
+        regular += c.post_run_regularly
     for mod in spec.modulators:
         if pop.name in used_modulators.get(mod.name, ()):
             d = modulator_variable(mod.name)
@@ -330,6 +349,8 @@ def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_
     _set_params(group, post_params, f"populations.{pop.name}", built.params)
     for var, val in {**code.init, **post_init}.items():
         setattr(group, var, val)
+    for k, (stmt, dt, when, order) in enumerate(regular):
+        group.run_regularly(stmt, dt=dt, when=when, order=order, name=f"{pop.name}_regular{k}")
     return group
 
 
@@ -373,8 +394,15 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
     _set_params(s, params, rule_prefix, built.params)
     for var, val in code.init.items():
         setattr(s, var, val)
-    for k, (stmt, dt, when) in enumerate(code.run_regularly):
-        s.run_regularly(stmt, dt=dt, when=when, name=f"{proj.name}_update{k}")
+    for k, (stmt, dt, when, *order) in enumerate(code.run_regularly):
+        s.run_regularly(stmt, dt=dt, when=when, order=order[0] if order else 0, name=f"{proj.name}_update{k}")
+    if code.track_sum:   # the tracked postsynaptic sums start at the initial column sums
+        w0 = np.asarray(s.w[:], dtype=float)
+        if len(i) == pre_pop.size * post_pop.size and proj.connectivity == "all":
+            sums = w0.reshape(pre_pop.size, post_pop.size).sum(axis=0)
+        else:
+            sums = np.bincount(j, weights=w0, minlength=post_pop.size)
+        setattr(built.groups[proj.post], code.track_sum[:-len("_post")], sums)
     for var, when in code.summed_when.items():  # summed just before the updates that read the sum
         s.summed_updaters[var].when = when
     return s

@@ -181,6 +181,15 @@ def build_reward_stdp(rule: RewardSTDP, proj, ctx) -> Code:
 @register(WeightNormalization)
 def build_weight_normalization(h: WeightNormalization, proj, ctx) -> Code:
     p = proj.name
+    if h.tracked:
+        # Diehl & Cook: the sum follows every weight change; rescale at the start of each interval
+        code = Code(track_sum=f"w_sum_{p}_post")
+        code.params["norm_total"] = h.total
+        code.post_equations = [f"w_sum_{p} : 1"]
+        code.post_params = {f"norm_total_{p}": h.total}
+        code.run_regularly.append((f"w = w*norm_total/w_sum_{p}_post", h.interval, "start", 1))
+        code.post_run_regularly.append((f"w_sum_{p} = norm_total_{p}", h.interval, "start", 2))
+        return code
     code = Code(equations=[f"w_sum_{p}_post = w : 1 (summed)"])
     code.params["norm_total"] = h.total
     code.post_equations = [f"w_sum_{p} : 1"]

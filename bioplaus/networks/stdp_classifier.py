@@ -44,25 +44,25 @@ spike-timing-dependent plasticity*, Front. Comput. Neurosci. 9:99.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
-import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from brian2 import Hz, mV, ms, nS, pF, second, volt
+from brian2 import Hz, mV, ms, nS, pF
 
 from ..errors import ConfigError
-from ..spec.neurons import AdaptiveThreshold, LIF
+from ..readout import assign_labels, predict, running_accuracy, window_counts
+from ..spec.network import Monitor, NetworkSpec, Population, Projection
+from ..spec.neurons import AdaptiveThreshold, LIF, PoissonInput
 from ..spec.params import Spec, choice, integer, number, quantity, set_field
-from ..spec.rules import NearestSTDP, PairSTDP, TripletSTDP
+from ..spec.protocol import Phase, Protocol, ProtocolInput, SpikeCountReadout
+from ..spec.rules import NearestSTDP, PairSTDP, TripletSTDP, WeightNormalization
 
 __all__ = [
-    "DiehlCook", "diehl_cook_inhibitory", "Schedule", "classifier_schedule", "schedule_functions", "ClassifierRun", "build_classifier", "run_classifier",
-    "train_loop", "assign_labels", "predict", "window_counts", "running_accuracy",
+    "DiehlCook", "diehl_cook_inhibitory", "Schedule", "classifier_schedule", "schedule_functions", "classifier_spec",
+    "initial_weights", "ClassifierRun", "build_classifier", "run_classifier", "assign_labels", "predict",
+    "window_counts", "running_accuracy",
 ]
 
 RULES = ("triplet", "nearest", "pair")
@@ -168,7 +168,7 @@ class DiehlCook(Spec):
 
 @dataclass
 class Schedule:
-    """What one run shows, window by window.
+    """What one run shows, window by window (the array form of a :class:`~bioplaus.spec.protocol.Protocol`).
 
     ``samples`` holds each distinct sample once (``(n_samples, n_input)``, values in [0, 1]);
     window ``k`` shows ``samples[order[k]]`` with class ``labels[k]`` and learning-rate factor
@@ -219,6 +219,16 @@ class Schedule:
     def phase_labels(self, phase: str) -> np.ndarray:
         return self.labels[self.phases[phase]]
 
+    def protocol(self, present, rest, learn_in_rest: bool = True) -> Protocol:
+        """The same schedule as spec data."""
+        phases = [Phase(name, self.order[sl], float(self.plastic[sl][0]) if sl.stop > sl.start else 0.0)
+                  for name, sl in self.phases.items()]
+        for (name, sl), ph in zip(self.phases.items(), phases):
+            if sl.stop > sl.start and np.any(self.plastic[sl] != ph.learn):
+                raise ConfigError(f"phases.{name}.learn", self.plastic[sl].tolist()[:5], "one factor per phase")
+        return Protocol(samples=self.samples, phases=phases, labels=self.sample_labels, present=present, rest=rest,
+                        learn_in_rest=learn_in_rest)
+
 
 def classifier_schedule(samples: np.ndarray, labels: np.ndarray, train: np.ndarray, epochs: int,
                         evaluate: dict[str, np.ndarray], rng: np.random.Generator,
@@ -233,249 +243,104 @@ def classifier_schedule(samples: np.ndarray, labels: np.ndarray, train: np.ndarr
 
 
 def schedule_functions(schedule: Schedule, present, rest, dt) -> dict[str, Any]:
-    """``TimedArray`` objects that drive a run through ``schedule``.
+    """``TimedArray`` objects that drive a run through ``schedule`` (see
+    :func:`bioplaus.build.protocol.protocol_functions`)."""
+    from ..build.protocol import protocol_functions
 
-    ``pixels(k*second, i)``: value of input ``i`` in sample ``k``; ``order(t)``: index of the
-    sample shown in the window containing ``t``; ``gate(t)``: 1 while a sample is presented,
-    0 during the rest; ``learn(t)``: the window's learning-rate factor (0 after the end).
-    An input unit's rate is then ``max_rate*gate(t)*pixels(order(t)*second, i)``.
-    """
-    from brian2 import TimedArray
-
-    dtf = float(dt)
-    n_on, n_off = int(round(float(present) / dtf)), int(round(float(rest) / dtf))
-    g = math.gcd(n_on, n_off) if n_off else n_on
-    window = (n_on + n_off) * dtf
-    period = np.concatenate([np.ones(n_on // g), np.zeros(n_off // g)])
-    gate = np.append(np.tile(period, len(schedule)), 0.0)
-    return {
-        "pixels": TimedArray(np.clip(schedule.samples, 0, None), dt=1 * second, name="pixels"),
-        "order": TimedArray(np.append(schedule.order, 0).astype(float), dt=window * second, name="order"),
-        "gate": TimedArray(gate, dt=g * dtf * second, name="gate"),
-        "learn": TimedArray(np.append(schedule.plastic, 0.0), dt=window * second, name="learn"),
-    }
+    return protocol_functions(schedule.protocol(present, rest), dt)
 
 
 INPUT_RATE = "rate = max_rate*gate(t)*pixels(order(t)*second, i) : Hz"
 
 
-# ---------------------------------------------------------------------- equations
+# ---------------------------------------------------------------------- the network as a spec
 
-@contextlib.contextmanager
-def quiet_order_warnings():
-    """Drop Brian2's warning that synaptic code may depend on the order of execution (intended
-    here: spikes arriving in the same step add up); other warnings are passed on, once each."""
-    from brian2.utils.logger import catch_logs
-
-    with catch_logs(log_level=logging.WARNING) as logs:
-        yield
-    seen = set()
-    for level, name, msg in logs:
-        if "may not be well-defined" not in msg and (name, msg) not in seen:
-            seen.add((name, msg))
-            logging.getLogger(name).log(getattr(logging, level, logging.WARNING), msg)
+def initial_weights(cfg: DiehlCook, n_input: int, seed: int) -> np.ndarray:
+    """Uniform initial weights ``(n_input, n_exc)`` in ``cfg.w_init``, drawn from ``seed``."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDC]))
+    return rng.uniform(cfg.w_init[0], cfg.w_init[1], size=(n_input, cfg.n_exc))
 
 
-def _declare(params: dict[str, Any]) -> list[str]:
-    from ..build.registry import declare_params
+def classifier_spec(cfg: DiehlCook, schedule: Schedule | Protocol | None = None, *, n_input: int | None = None,
+                    seed: int = 0, w_init: np.ndarray | None = None, name: str = "stdp_classifier") -> NetworkSpec:
+    """The Diehl & Cook network as a :class:`~bioplaus.spec.network.NetworkSpec`.
 
-    return declare_params(params)
+    Populations ``input`` (:class:`~bioplaus.spec.protocol.ProtocolInput`, Poisson at
+    ``max_rate``), ``exc`` (:meth:`DiehlCook.exc_model`, adaptive threshold) and ``inh``;
+    projections ``input_exc`` (the STDP rule, tracked :class:`~bioplaus.spec.rules.WeightNormalization`
+    at every window), ``exc_inh`` (one to one) and ``inh_exc`` (all but self: lateral
+    inhibition); a spike monitor on ``exc`` and, when the schedule has an ``assign`` phase, a
+    :class:`~bioplaus.spec.protocol.SpikeCountReadout` named ``readout``.
 
-
-def _set(obj, params: dict[str, Any]) -> None:
-    for k, v in params.items():
-        setattr(obj, k, v)
-
-
-def _lif_group(n: int, model: LIF, name: str, *, adaptive: bool, extra: list[str] = (),
-               extra_params: dict[str, Any] | None = None, namespace: dict[str, Any] | None = None):
-    from brian2 import NeuronGroup
-
-    params = dict(**(extra_params or {}), C_m=model.C_m, g_L=model.g_L, E_L=model.E_L, V_th=model.V_th, V_reset=model.V_reset,
-                  tau_e=model.tau_e, tau_i=model.tau_i, E_e=model.E_e, E_i=model.E_i)
-    eqs = [
-        "dv/dt = (g_L*(E_L - v) + g_e*(E_e - v) + g_i*(E_i - v))/C_m : volt (unless refractory)",
-        "dg_e/dt = -g_e/tau_e : siemens",
-        "dg_i/dt = -g_i/tau_i : siemens",
-        *extra,
-    ]
-    threshold, reset = "v > V_th", ["v = V_reset"]
-    if adaptive:
-        a = model.adaptation
-        params.update(theta_plus=a.theta_plus, tau_theta=a.tau_theta)
-        eqs += ["dtheta/dt = -plastic*theta/tau_theta : volt", "plastic : 1 (shared)"]
-        threshold = "v > V_th + theta"
-        reset.append("theta += plastic*theta_plus")
-    g = NeuronGroup(n, "\n".join(eqs + _declare(params)), threshold=threshold, reset="\n".join(reset),
-                    refractory=model.t_ref, method="exponential_euler", name=name, namespace=dict(namespace or {}))
-    _set(g, params)
-    g.v = model.E_L
-    return g
-
-
-def _stdp_code(rule) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
-    """Equations, on_pre and on_post statements of the gated rule, tracking ``wsum_post``."""
-    if isinstance(rule, TripletSTDP):
-        eqs = ["dr1/dt = -r1/tau_plus : 1 (event-driven)", "do1/dt = -o1/tau_minus : 1 (event-driven)",
-               "do2/dt = -o2/tau_y : 1 (event-driven)"]
-        params = dict(tau_plus=rule.tau_plus, tau_minus=rule.tau_minus, tau_y=rule.tau_y, A2_plus=rule.A2_plus,
-                      A3_plus=rule.A3_plus, A2_minus=rule.A2_minus, w_min=rule.w_min, w_max=rule.w_max)
-        dep, pot = "o1*A2_minus", "r1*(A2_plus + A3_plus*o2)"
-        pre_trace, post_trace = ["r1 = 1"], ["o1 = 1", "o2 = 1"]
+    Without a schedule the input is a :class:`~bioplaus.spec.neurons.PoissonInput` of
+    ``n_input`` units at 0 Hz, whose ``rates`` a caller sets between runs.
+    """
+    if isinstance(schedule, Schedule):
+        protocol = schedule.protocol(cfg.present, cfg.rest)
     else:
-        eqs = ["dapre/dt = -apre/tau_plus : 1 (event-driven)", "dapost/dt = -apost/tau_minus : 1 (event-driven)"]
-        params = dict(tau_plus=rule.tau_plus, tau_minus=rule.tau_minus, A_plus=rule.A_plus, A_minus=rule.A_minus,
-                      w_min=rule.w_min, w_max=rule.w_max)
-        op = "=" if isinstance(rule, NearestSTDP) else "+="
-        dep, pot = "A_minus*apost", "A_plus*apre"
-        pre_trace, post_trace = [f"apre {op} 1"], [f"apost {op} 1"]
-    on_pre = [f"dw = clip(w - plastic_post*{dep}, w_min, w_max) - w", "w += dw", "wsum_post += dw", *pre_trace]
-    on_post = [f"dw = clip(w + plastic_post*{pot}, w_min, w_max) - w", "w += dw", "wsum_post += dw", *post_trace]
-    return eqs, on_pre, on_post, params
+        protocol = schedule
+    if protocol is not None:
+        n_input = protocol.n_input
+    if n_input is None:
+        raise ConfigError("classifier_spec.n_input", None, "the number of inputs (or a schedule)")
+    W = initial_weights(cfg, n_input, seed) if w_init is None else np.asarray(w_init, float).reshape(n_input, cfg.n_exc)
+    inp = ProtocolInput(encoding="poisson", max_rate=cfg.max_rate) if protocol is not None else \
+        PoissonInput(rates=np.zeros(n_input) * Hz)
+    pops = [Population("input", inp, n_input), Population("exc", cfg.exc_model(), cfg.n_exc),
+            Population("inh", cfg.inh_model(), cfg.n_exc)]
+    projs = [
+        Projection("input_exc", "input", "exc", rule=cfg.stdp_rule(), w_init=W, weight_scale=cfg.input_weight,
+                   homeostasis=WeightNormalization(total=cfg.norm_total, interval=cfg.window, tracked=True)),
+        Projection("exc_inh", "exc", "inh", connectivity="one_to_one", w_init=1.0, weight_scale=cfg.w_ei),
+        Projection("inh_exc", "inh", "exc", connectivity="all_but_self", w_init=1.0, weight_scale=cfg.w_ie,
+                   receptor="inh"),
+    ]
+    readouts = ()
+    if protocol is not None and protocol.labels is not None and "assign" in {p.name for p in protocol.phases}:
+        readouts = (SpikeCountReadout("exc", assign="assign"),)
+    duration = protocol.duration if protocol is not None else cfg.window
+    return NetworkSpec(pops, projs, monitors=[Monitor("exc")], dt=cfg.dt, duration=duration, seed=seed, name=name,
+                       protocol=protocol, readouts=readouts)
 
 
 @dataclass
 class BuiltClassifier:
-    net: Any
-    inp: Any
-    exc: Any
-    inh: Any
-    syn: Any
-    exc_spikes: Any
-    objects: dict[str, Any]
+    """The built network (:class:`~bioplaus.build.network.BuiltNetwork`) with named handles."""
+
+    built: Any
+
+    @property
+    def net(self):
+        return self.built.network
+
+    @property
+    def inp(self):
+        return self.built.groups["input"]
+
+    @property
+    def exc(self):
+        return self.built.groups["exc"]
+
+    @property
+    def inh(self):
+        return self.built.groups["inh"]
+
+    @property
+    def syn(self):
+        return self.built.synapses["input_exc"]
+
+    @property
+    def exc_spikes(self):
+        return self.built.monitors["exc.spikes"]
 
 
 def build_classifier(cfg: DiehlCook, n_input: int, *, schedule: Schedule | None = None, seed: int = 0,
-                     w_init: np.ndarray | None = None, theta_init: np.ndarray | None = None) -> BuiltClassifier:
-    """Create the Brian2 objects under the active device (inside :func:`bioplaus.backends.session`).
+                     w_init: np.ndarray | None = None) -> BuiltClassifier:
+    """Build :func:`classifier_spec` with :func:`bioplaus.build.network.build_network` under the active
+    device (inside :func:`bioplaus.backends.session`), for callers that drive the run themselves."""
+    from ..build.network import build_network
 
-    With a ``schedule`` the input and the ``plastic`` flag follow it (one run covers it all);
-    without one the input rates are a variable ``inp.rate`` set from Python (:func:`train_loop`)
-    and ``plastic`` stays 1.
-    """
-    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, defaultclock
-
-    defaultclock.dt = cfg.dt
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDC]))
-    objects: dict[str, Any] = {}
-    learn = None
-    if schedule is not None:
-        fns = schedule_functions(schedule, cfg.present, cfg.rest, cfg.dt)
-        learn = fns["learn"]
-        objects.update(fns)
-        inp = NeuronGroup(n_input, INPUT_RATE + "\nmax_rate : Hz (shared, constant)", threshold="rand() < rate*dt",
-                          namespace={k: fns[k] for k in ("pixels", "order", "gate")}, name="input")
-        inp.max_rate = cfg.max_rate
-    else:
-        inp = NeuronGroup(n_input, "rate : Hz", threshold="rand() < rate*dt", name="input")
-    exc = _lif_group(cfg.n_exc, cfg.exc_model(), "exc", adaptive=True, extra=["wsum : 1"],
-                     extra_params={"norm_total": cfg.norm_total}, namespace={"learn": learn} if learn is not None else None)
-    inh = _lif_group(cfg.n_exc, cfg.inh_model(), "inh", adaptive=False)
-    exc.plastic = 1.0
-
-    rule = cfg.stdp_rule()
-    eqs, on_pre, on_post, params = _stdp_code(rule)
-    params["input_weight"] = cfg.input_weight
-    syn = Synapses(inp, exc, "\n".join(["w : 1", *eqs, *_declare(params)]),
-                   on_pre="\n".join(["g_e_post += input_weight*w", *on_pre]), on_post="\n".join(on_post),
-                   method="exact", name="input_exc")
-    ii, jj = np.meshgrid(np.arange(n_input), np.arange(cfg.n_exc), indexing="ij")
-    syn.connect(i=ii.ravel().astype(np.int32), j=jj.ravel().astype(np.int32))
-    _set(syn, params)
-    if w_init is None:
-        W = rng.uniform(cfg.w_init[0], cfg.w_init[1], size=(n_input, cfg.n_exc))
-    else:
-        W = np.asarray(w_init, dtype=float).reshape(n_input, cfg.n_exc)
-    syn.w = W.ravel()
-    exc.wsum = W.sum(axis=0)
-    if theta_init is not None:
-        exc.theta = np.asarray(theta_init, dtype=float) * volt
-
-    ei = Synapses(exc, inh, "w_ei : siemens (shared, constant)", on_pre="g_e_post += w_ei", name="exc_inh")
-    ei.connect(j="i")
-    ei.w_ei = cfg.w_ei
-    ie = Synapses(inh, exc, "w_ie : siemens (shared, constant)", on_pre="g_i_post += w_ie", name="inh_exc")
-    ie.connect(condition="i != j")
-    ie.w_ie = cfg.w_ie
-
-    # normalisation at the start of every window, then the tracked sums are reset exactly
-    syn.run_regularly("w = w*norm_total_post/wsum_post", dt=cfg.window, when="start", order=1, name="normalise")
-    exc.run_regularly("wsum = norm_total", dt=cfg.window, when="start", order=2, name="normalise_sum")
-    if learn is not None:
-        exc.run_regularly("plastic = learn(t)", dt=learn.dt * second, when="start", order=0,
-                          name="plasticity_switch")
-
-    mon = SpikeMonitor(exc, name="exc_spikes")
-    objects.update(ei=ei, ie=ie, mon=mon)
-    net = Network(inp, exc, inh, syn, ei, ie, mon, name="stdp_classifier")
-    return BuiltClassifier(net=net, inp=inp, exc=exc, inh=inh, syn=syn, exc_spikes=mon, objects=objects)
-
-
-# ---------------------------------------------------------------------- read-out
-
-def window_counts(spike_t: np.ndarray, spike_i: np.ndarray, window: float, n_windows: int, n: int,
-                  start: int = 0) -> np.ndarray:
-    """Spike counts ``(n_windows, n)`` per window of length ``window`` (seconds), from window ``start``."""
-    k = np.floor(np.asarray(spike_t) / window + 1e-9).astype(np.int64) - start
-    keep = (k >= 0) & (k < n_windows)
-    out = np.zeros((n_windows, n), dtype=np.int64)
-    np.add.at(out, (k[keep], np.asarray(spike_i)[keep]), 1)
-    return out
-
-
-def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Label each neuron with the class of highest mean response (Diehl & Cook 2015).
-
-    ``counts``: ``(n_samples, n_neurons)`` spike counts; ``labels``: ``(n_samples,)``.
-    Returns ``(n_neurons,)`` class indices, ``-1`` for neurons that never fired.
-
-    >>> assign_labels(np.array([[3, 0], [0, 1], [2, 0]]), np.array([0, 1, 0]), 2).tolist()
-    [0, 1]
-    """
-    counts = np.asarray(counts, dtype=float)
-    labels = np.asarray(labels, dtype=int)
-    rates = np.zeros((n_classes, counts.shape[1]))
-    for c in range(n_classes):
-        sel = labels == c
-        if sel.any():
-            rates[c] = counts[sel].mean(axis=0)
-    out = np.argmax(rates, axis=0)
-    out[rates.max(axis=0) <= 0] = -1
-    return out
-
-
-def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class whose assigned neurons fire most on average; ``-1`` for a sample without spikes.
-
-    >>> predict(np.array([[0, 4, 1], [5, 0, 0], [0, 0, 0]]), np.array([0, 1, 1]), 2).tolist()
-    [1, 0, -1]
-    """
-    counts = np.asarray(counts, dtype=float)
-    assignments = np.asarray(assignments)
-    scores = np.full((counts.shape[0], n_classes), -np.inf)
-    for c in range(n_classes):
-        sel = assignments == c
-        if sel.any():
-            scores[:, c] = counts[:, sel].mean(axis=1)
-    pred = np.argmax(scores, axis=1)
-    pred[counts.sum(axis=1) == 0] = -1
-    return pred
-
-
-def running_accuracy(counts: np.ndarray, labels: np.ndarray, n_classes: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy during training: block ``b`` is classified with labels assigned on block ``b-1``.
-
-    Returns ``(samples_seen, accuracy)`` per block (from the second block on), as the
-    performance curve of Diehl & Cook's code.
-    """
-    n = len(labels)
-    seen, acc = [], []
-    for start in range(block, n - block + 1, block):
-        a = assign_labels(counts[start - block:start], labels[start - block:start], n_classes)
-        p = predict(counts[start:start + block], a, n_classes)
-        seen.append(start + block)
-        acc.append(float(np.mean(p == labels[start:start + block])))
-    return np.array(seen), np.array(acc)
+    return BuiltClassifier(build_network(classifier_spec(cfg, schedule, n_input=n_input, seed=seed, w_init=w_init)))
 
 
 # ---------------------------------------------------------------------- runs
@@ -493,6 +358,7 @@ class ClassifierRun:
     counts: dict[str, np.ndarray]
     timings: dict[str, float]
     n_runs: int = 1
+    readout: dict[str, Any] | None = None
 
     def phase_labels(self, phase: str) -> np.ndarray:
         return self.schedule.phase_labels(phase)
@@ -501,68 +367,29 @@ class ClassifierRun:
 def run_classifier(cfg: DiehlCook, schedule: Schedule, backend: str = "cpp", *, seed: int = 0,
                    threads: int | None = None, directory=None, report: str | None = None,
                    duration=None) -> ClassifierRun:
-    """Build the network for ``schedule`` on ``backend`` and run the whole schedule as one run.
+    """Simulate :func:`classifier_spec` for the whole ``schedule`` as one run
+    (:func:`bioplaus.simulate.simulate`).
 
     ``duration`` (default: the whole schedule) runs only the beginning, e.g. to compile the
     Cython code before a timed run.
     """
-    import brian2
+    from ..simulate import simulate
 
-    from ..backends import session
-
-    n_input = schedule.n_input
-    with session(backend, directory=directory, threads=threads, seed=seed) as s, quiet_order_warnings():
-        t0 = time.perf_counter()
-        b = build_classifier(cfg, n_input, schedule=schedule, seed=seed)
-        t1 = time.perf_counter()
-        b.net.run(len(schedule) * cfg.window if duration is None else duration, report=report)
-        t2 = time.perf_counter()
-        s.finish()
-        t3 = time.perf_counter()
-        timings = {"build_objects_s": t1 - t0, "total_s": t3 - t0}
-        if s.standalone:
-            timers = brian2.device.timers
-            timings["compile_s"] = float(timers["compile"].get("make") or 0.0)
-            timings["run_s"] = float(timers.get("run_binary") or 0.0)
-            timings["codegen_compile_run_s"] = t3 - t2
-        else:
-            timings["run_s"] = t2 - t1
-        W = np.array(b.syn.w[:]).reshape(n_input, cfg.n_exc)
-        theta = np.array(b.exc.theta[:])
-        st, si = np.array(b.exc_spikes.t[:] / second), np.array(b.exc_spikes.i[:])
+    spec = classifier_spec(cfg, schedule, seed=seed)
+    res = simulate(spec, backend, duration=duration, directory=directory, threads=threads, report=report,
+                   check_divergence=False)
+    timings = dict(res.timings)
+    if "run_binary_s" in timings:
+        timings["compile_s"] = timings.get("compile.make_s", 0.0)
+        timings["run_s"] = timings["run_binary_s"]
+    W = res.weight_matrix("input_exc")
+    theta = np.asarray(res.state["exc.theta"], dtype=float)
+    st, si = res["exc.spikes.t"], res["exc.spikes.i"]
     window = float(cfg.window)
     counts = {name: window_counts(st, si, window, sl.stop - sl.start, cfg.n_exc, start=sl.start)
               for name, sl in schedule.phases.items()}
-    return ClassifierRun(cfg, schedule, W, theta, st, si, counts, timings)
+    return ClassifierRun(cfg, schedule, W, theta, st, si, counts, timings,
+                         readout=res.readouts.get("readout"))
 
 
-def train_loop(cfg: DiehlCook, x: np.ndarray, backend: str = "cython", *, seed: int = 0,
-               warmup: int = 1) -> dict[str, Any]:
-    """Train on ``x`` the way Brian2's port of Diehl & Cook's code does: a Python loop of runs.
-
-    Per sample: set the input rates, ``run(present)``, set them to zero, ``run(rest)``. Same
-    equations and objects as :func:`build_classifier` (normalisation included); the first
-    ``warmup`` samples (code generation and compilation) are timed separately.
-    """
-    from ..backends import session
-
-    if backend in ("cpp", "cuda"):
-        raise ConfigError("backend", backend, "a runtime backend (numpy or cython) for the Python loop")
-    x = np.asarray(x, dtype=float)
-    with session(backend, seed=seed) as s, quiet_order_warnings():
-        b = build_classifier(cfg, x.shape[1], schedule=None, seed=seed)
-        times = []
-        for k, row in enumerate(x):
-            t0 = time.perf_counter()
-            b.inp.rate = np.clip(row, 0, None) * cfg.max_rate
-            b.net.run(cfg.present)
-            b.inp.rate = 0 * Hz
-            if float(cfg.rest) > 0:
-                b.net.run(cfg.rest)
-            times.append(time.perf_counter() - t0)
-        W = np.array(b.syn.w[:]).reshape(x.shape[1], cfg.n_exc)
-        theta = np.array(b.exc.theta[:])
-        n_spikes = int(b.exc_spikes.num_spikes)
-    steady = times[warmup:] if len(times) > warmup else times
-    return {"weights": W, "theta": theta, "warmup_s": float(sum(times[:warmup])), "run_s": float(sum(steady)),
-            "n_timed": len(steady), "samples_per_s": len(steady) / max(sum(steady), 1e-12), "n_spikes": n_spikes}
+from ..simulate import quiet_order_warnings  # noqa: E402,F401  (kept importable for bioplaus.networks.fa_spiking)

@@ -2,6 +2,7 @@
 from .network import Modulator, Monitor, NetworkSpec, Population, Projection
 from .neurons import (AdaptiveThreshold, AdEx, Izhikevich, LIF, PoissonInput, RateUnit, SampleSequence,
                       SpikeTrains)
+from .protocol import Phase, Protocol, ProtocolInput, SpikeCountReadout
 from .rules import (BCM, Hebb, NearestSTDP, Oja, PairSTDP, RewardSTDP, RULES, Rule, Static, SynapticScaling,
                     TripletSTDP, WeightNormalization, register_rule)
 
@@ -10,4 +11,5 @@ __all__ = [
     "AdaptiveThreshold", "AdEx", "Izhikevich", "LIF", "PoissonInput", "RateUnit", "SampleSequence", "SpikeTrains",
     "BCM", "Hebb", "NearestSTDP", "Oja", "PairSTDP", "RewardSTDP", "RULES", "Rule", "Static", "SynapticScaling",
     "TripletSTDP", "WeightNormalization", "register_rule",
+    "Phase", "Protocol", "ProtocolInput", "SpikeCountReadout",
 ]

@@ -213,7 +213,13 @@ class Monitor(Spec):
 
 @dataclass(frozen=True, eq=False)
 class NetworkSpec(Spec):
-    """A whole network: the unit that is built and run on a backend."""
+    """A whole network: the unit that is built and run on a backend.
+
+    ``protocol`` (a :class:`~bioplaus.spec.protocol.Protocol`) presents samples window by
+    window, in phases with learning-rate factors, and gates plasticity; ``readouts``
+    (:class:`~bioplaus.spec.protocol.SpikeCountReadout`) turn spike counts per window into
+    class predictions (results in :attr:`bioplaus.simulate.SimResult.readouts`).
+    """
 
     populations: tuple[Population, ...]
     projections: tuple[Projection, ...] = ()
@@ -223,10 +229,12 @@ class NetworkSpec(Spec):
     duration: Any = "1 s"
     seed: int = 0
     name: str = "network"
+    protocol: Any = None
+    readouts: tuple = ()
     feedback: tuple = ()   # Feedback pathways (bioplaus.spec.credit)
 
     def __post_init__(self):
-        for f in ("populations", "projections", "modulators", "monitors", "feedback"):
+        for f in ("populations", "projections", "modulators", "monitors", "readouts", "feedback"):
             set_field(self, f, tuple(getattr(self, f)))
         set_field(self, "dt", quantity("network", "dt", self.dt, ms, positive=True))
         set_field(self, "duration", quantity("network", "duration", self.duration, ms, positive=True))
@@ -252,6 +260,9 @@ class NetworkSpec(Spec):
                                   "one monitor per population or projection (list all its variables in one)")
             seen.add(m.target)
             self._check_monitor(m, pops, projs, mods)
+        from .protocol import check_protocol
+
+        check_protocol(self, pops)
         from .credit import check_credit
 
         fbs = self._unique("feedback", self.feedback)

@@ -357,14 +357,22 @@ class WeightNormalization(Homeostasis):
 
     Every ``interval``: :math:`w_{ij} \leftarrow w_{ij}\, \text{total} / \sum_j w_{ij}`, at the end of
     the time step, after that step's plasticity, so the sums are exactly ``total`` afterwards.
+
+    ``tracked=True`` (Diehl & Cook's implementation): each neuron's sum is updated at every
+    spike-triggered weight change instead of being summed over all synapses every step, the
+    weights are rescaled at the *start* of every interval, and the sum is then reset to
+    ``total``. Costs nothing between intervals; for rules that change ``w`` only on spikes.
     """
 
     total: Any = 78.0
     interval: Any = "100 ms"
+    tracked: bool = False
 
     def __post_init__(self):
         set_field(self, "total", number("WeightNormalization", "total", self.total, positive=True))
         set_field(self, "interval", quantity("WeightNormalization", "interval", self.interval, ms, positive=True))
+        if not isinstance(self.tracked, bool):
+            raise ConfigError("WeightNormalization.tracked", self.tracked, "true or false")
 
 
 @dataclass(frozen=True)
