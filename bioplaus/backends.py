@@ -299,15 +299,26 @@ class Session:
             return
         from brian2 import device
 
+        from .progress import fmt_seconds, step
+
+        what = "CUDA (cuda_standalone)" if self.backend == "cuda" else "C++ (cpp_standalone)"
         t0 = time.perf_counter()
         if not self.compile:
-            device.build(directory=self.directory, compile=False, run=False, with_output=False)
+            with step(f"generating {what} code"):
+                device.build(directory=self.directory, compile=False, run=False, with_output=False)
             self._built = True
             self.timings["codegen_s"] = time.perf_counter() - t0
             self.compiler_flags.update(makefile_flags(self.directory))
             return
-        device.build(directory=self.directory, compile=True, run=run, with_output=False,
-                     **({"run_args": run_args} if run_args else {}))
+        with step(f"compiling {what}" + (" and running it" if run else "")) as announced:
+            device.build(directory=self.directory, compile=True, run=run, with_output=False,
+                         **({"run_args": run_args} if run_args else {}))
+            phases = _standalone_timings(device)
+            total = time.perf_counter() - t0
+            comp = phases.get("compile.make_s", 0.0) + phases.get("compile.clean_s", 0.0)
+            ran = phases.get("run_binary_s", 0.0)
+            announced.done(f"{fmt_seconds(total)} (code generation {fmt_seconds(max(0.0, total - comp - ran))}, "
+                           f"compiler {fmt_seconds(comp)}" + (f", run {fmt_seconds(ran)})" if run else ")"))
         self._built = True
         self.timings["build_and_run_s"] = time.perf_counter() - t0
         self.timings.update(_standalone_timings(device))

@@ -17,9 +17,11 @@ from typing import Sequence
 from . import __version__
 from .errors import BioplausError
 
-COMMANDS = ("run", "compare", "sweep", "bench", "plot", "info", "list", "data")
+COMMANDS = ("run", "compare", "sweep", "bench", "plot", "export", "info", "list", "data")
 #: commands that simulate on Brian2 and so take ``--gpu``
 GPU_COMMANDS = ("run", "sweep", "bench")
+#: commands whose per-epoch metrics ``--track`` hands to a tracker (bioplaus.tracking)
+TRACK_COMMANDS = ("run", "compare", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
+        try:  # every command takes --quiet (no progress on stderr); some declare it themselves
+            p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+        except argparse.ArgumentError:
+            pass
+        if name in TRACK_COMMANDS:
+            p.add_argument("--track", metavar="tensorboard[:DIR]", help="experiment tracking: per-epoch metrics "
+                           "as TensorBoard scalars in DIR (default OUT/tensorboard); needs bioplaus[tensorboard]")
         if name in GPU_COMMANDS:
             p.add_argument("--gpu", metavar="N", help="cuda backend: the GPU to run on, as nvidia-smi -L numbers "
                            "them (default $BIOPLAUS_GPU, else brian2cuda's choice)")
@@ -60,7 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             # every session of this process and of its workers (sweeps, bench) reads it
             os.environ[GPU_ENV] = str(gpu_index(args.gpu))
-        rc = args._handler(args)
+        from .progress import quiet
+        from .tracking import cli_tracking
+
+        with quiet(bool(getattr(args, "quiet", False))), cli_tracking(getattr(args, "track", None)):
+            rc = args._handler(args)  # --quiet also silences worker processes
     except BioplausError as exc:
         print(f"bioplaus: error: {exc}", file=sys.stderr)
         return 2

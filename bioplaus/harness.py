@@ -431,23 +431,31 @@ def _check_weights(learner: Learner) -> str | None:
 
 
 class _Progress:
-    """Progress lines on stderr: one per finished rule/seed; an epoch counter on terminals."""
+    """Progress of a comparison (:mod:`bioplaus.progress` style): one line per finished rule/seed with
+    the count and the time left; on a terminal also the running rule's epoch, updated in place."""
 
-    def __init__(self, enabled: bool | Callable[[dict], None], total: int, stream=None):
+    def __init__(self, enabled: bool | Callable[[dict], None], total: int, stream=None, trackers=()):
+        from .progress import Counter
+
+        self.trackers = list(trackers)
+
         self.callback = enabled if callable(enabled) else None
         self.enabled = bool(enabled) and self.callback is None
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.enabled and getattr(self.stream, "isatty", lambda: False)()
+        self.counter = Counter(total, stream=stream)
         self.total = total
         self.done = 0
 
     def epoch(self, event: dict) -> None:
+        if self.trackers:
+            from .tracking import dispatch, numeric
+
+            dispatch(self.trackers, "on_epoch", f"{event['rule']}/seed{event['seed']}", int(event["epoch"]),
+                     numeric(event, skip=("epoch", "seed", "epochs")))
         if self.callback is not None:
             self.callback(dict(event, kind="epoch"))
-        elif self.tty:
-            self.stream.write(f"\r[{self.done + 1}/{self.total}] {event['rule']} seed {event['seed']}: "
-                              f"epoch {event['epoch']}/{event['epochs']} test_acc {event['test_acc']:.4f}   ")
-            self.stream.flush()
+        elif self.enabled:
+            self.counter.status(f"{event['rule']} seed {event['seed']}: epoch {event['epoch']}/{event['epochs']} "
+                                f"test_acc {event['test_acc']:.4f}")
 
     def run_done(self, event: dict) -> None:
         self.done += 1
@@ -460,26 +468,8 @@ class _Progress:
         ang_s = f" ∠update {ang:.1f}°" if ang is not None and math.isfinite(ang) else ""
         acc = event["test_acc"]
         metric = f"test_acc {acc:.4f}" if math.isfinite(acc) else f"test_loss {event['test_loss']:.4g}"
-        line = (f"[{self.done}/{self.total}] {event['rule']} seed {event['seed']}: {metric}{ang_s}"
-                f" ({event['time_per_epoch']:.3f} s/epoch) {event['status']}")
-        self.stream.write(("\r" if self.tty else "") + line + ("\033[K" if self.tty else "") + "\n")
-        self.stream.flush()
-
-
-def _signal_angles(learner: Learner, x: np.ndarray, y: np.ndarray, H: int) -> tuple[float, ...]:
-    """Per-sample angle between the teaching signal each hidden layer gets and BP's
-    (:func:`~bioplaus.metrics.signal_angle_deg`); NaN for rules that route no error."""
-    from .reference.credit import ErrorRoutingLearner
-    from .reference.mlp import backprop_errors
-
-    if not isinstance(learner, ErrorRoutingLearner):
-        return (math.nan,) * H
-    net = learner.net
-    fp = net.forward(x)
-    e = net.output_error(fp.z, y)
-    rule = backprop_errors(net, fp, e, learner.current_feedback(), direct=learner.rule.direct)
-    bp = backprop_errors(net, fp, e, None)
-    return tuple(signal_angle_deg(rule[k], bp[k]) for k in range(H))
+        self.counter.done(f"{event['rule']} seed {event['seed']}: {metric}{ang_s}"
+                          f" ({event['time_per_epoch']:.3f} s/epoch) {event['status']}", count=self.done)
 
 
 def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, seed_index: int,
@@ -633,7 +623,8 @@ def _blas_limit(threads: int | None):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = True) -> CompareResult:
+def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = True,
+            callbacks: Any = None) -> CompareResult:
     """Train every rule × seed of ``config`` on one data split and measure them alike.
 
     Parameters
@@ -643,6 +634,9 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
         ``True`` prints one line per finished rule/seed on stderr (and an epoch
         counter on a terminal); a callable receives a dict per epoch
         (``kind="epoch"``, the row) and per finished run (``kind="run"``).
+    callbacks : list, optional
+        Experiment tracking (:mod:`bioplaus.tracking`): each epoch's metrics of every
+        rule/seed, e.g. ``[bioplaus.tracking.TensorBoard()]``.
 
     Returns
     -------
@@ -670,7 +664,11 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
         if config.resume:
             _check_resumable(out, resolved)
         write_toml(out / "config.toml", {"compare": resolved})
-    prog = _Progress(progress, total=len(rules) * config.seeds)
+    from .tracking import dispatch, resolve
+
+    trackers = resolve(callbacks)
+    dispatch(trackers, "on_start", "compare", data.name, resolved, out)
+    prog = _Progress(progress, total=len(rules) * config.seeds, trackers=trackers)
     rows: list[dict] = []
     weights: dict[str, np.ndarray] = {}
     interrupted = False
@@ -692,6 +690,7 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
     result = CompareResult(config, rows, summary, weights, out, regression, data.name, loss)
     if out is not None:
         _write_outputs(result, data, resolved, started, interrupted)
+    dispatch(trackers, "on_end", "interrupted" if interrupted else "ok")
     if interrupted:
         raise KeyboardInterrupt
     return result

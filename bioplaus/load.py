@@ -95,10 +95,10 @@ def _convert(values: list[Any]) -> tuple[list[float] | None, str]:
     if all(u == unit for u in units):
         return [x for x, _ in parsed], unit
     try:
-        from brian2.units import allunits
+        import brian2.units as units
 
         def scale(u: str):
-            return getattr(allunits, u) if u else 1.0
+            return getattr(units, u) if u else 1.0
 
         ref = scale(unit)
         return [float(x * scale(u) / ref) for x, u in parsed], unit

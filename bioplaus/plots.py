@@ -51,7 +51,7 @@ __all__ = [
     "plot_weight_bars",
     # local-rule zoo
     "plot_stdp_window", "plot_triplet_frequency", "plot_oja_convergence", "plot_bcm_selectivity",
-    "plot_firing_patterns",
+    "plot_firing_patterns", "plot_triplet_vs_data",
     # credit assignment
     "plot_learning_curves", "plot_rule_metric", "plot_alignment", "plot_confusion_matrix", "confusion_matrix",
     # parameter studies
@@ -1484,4 +1484,35 @@ def plot_firing_patterns(traces: Mapping[str, Mapping[str, Any]], *, ncols: int 
             ax_v.spines[side].set_visible(False)
             ax_i.spines[side].set_visible(False)
     fig.suptitle(title or "Firing patterns of the neuron presets", fontsize=_TITLE_SIZE)
+    return fig
+
+
+def plot_triplet_vs_data(frequencies: Any, curves: Mapping[str, tuple[Any, Any]], data: Mapping[str, Any], *,
+                         nmse: Mapping[str, float] | None = None, delta_t_ms: float = 10.0,
+                         title: str | None = None) -> Figure:
+    """Model weight change against pairing frequency, one line per model and Δt = ±Δ, over
+    the measured points with their s.e.m. (Pfister & Gerstner 2006, Fig. 5 layout).
+
+    ``curves``: ``{label: (dw_plus, dw_minus)}`` relative changes; ``data``: keys
+    ``frequencies_hz``, ``dw_plus``, ``sem_plus``, ``dw_minus``, ``sem_minus``.
+    """
+    f = np.asarray(frequencies, float)
+    fig, ax = _figure(figsize=(6.8, 4.6))
+    styles = ["-", "--", ":", "-."]
+    for k, (label, (dp, dm)) in enumerate(curves.items()):
+        tag = f" (E = {nmse[label]:.2f})" if nmse and label in nmse else ""
+        ls = styles[k % len(styles)]
+        ax.plot(f, 100 * np.asarray(dp, float), ls, color="C3", label=f"{label}, +{delta_t_ms:g} ms{tag}")
+        ax.plot(f, 100 * np.asarray(dm, float), ls, color="C0", label=f"{label}, −{delta_t_ms:g} ms")
+    fd = np.asarray(data["frequencies_hz"], float)
+    ax.errorbar(fd, 100 * np.asarray(data["dw_plus"]), yerr=100 * np.asarray(data["sem_plus"]), fmt="o", color="C3",
+                capsize=3, label=f"Sjöström et al. 2001, +{delta_t_ms:g} ms")
+    ax.errorbar(fd, 100 * np.asarray(data["dw_minus"]), yerr=100 * np.asarray(data["sem_minus"]), fmt="s",
+                color="C0", capsize=3, label=f"Sjöström et al. 2001, −{delta_t_ms:g} ms")
+    ax.axhline(0, color="0.5", lw=0.6)
+    ax.set_xlim(left=0)
+    _label(ax, title or "Triplet STDP against the Sjöström et al. (2001) data", "pairing frequency (Hz)",
+           "weight change (% of initial)")
+    _legend(ax, loc="upper left", fontsize=7)
+    fig.tight_layout()
     return fig

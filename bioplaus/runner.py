@@ -54,7 +54,7 @@ def _compiler_flags(backend: str, threads: int | None) -> dict[str, Any]:
 
 
 def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str], None] | None = None,
-              checkpoint_every: int | None = None) -> ExperimentResult:
+              checkpoint_every: int | None = None, callbacks: Any = None) -> ExperimentResult:
     """Run ``config``'s experiment and write ``out/`` (config.toml, metrics.csv, summary.md, arrays.npz,
     figures/, provenance.json). Raises :class:`BioplausError` on bad input; a diverged run is
     recorded with its status rather than raised."""
@@ -85,6 +85,9 @@ def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str],
 
     if result.rows:
         write_csv(out / "metrics.csv", result.rows)
+        from .tracking import report_rows  # experiment tracking (callbacks, --track)
+
+        report_rows(callbacks, "run", config.experiment, result.rows, out, config.to_dict(), result.status)
     if result.arrays:
         write_npz(out / "arrays.npz", {k: np.asarray(v) for k, v in result.arrays.items()})
     figs = save_figures(result.figures, out) if result.figures else []

@@ -148,7 +148,16 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         if initial_state is not None:
             built.set_state(initial_state, elapsed)
         t1 = time.perf_counter()
-        built.network.run(spec.duration, report=report)
+        run_kw: dict[str, Any] = {}
+        if report is None and not s.standalone:  # long runtime simulations show simulated-time progress
+            from brian2 import second
+
+            from .progress import SIM_REPORT_PERIOD_S, sim_report
+
+            report = sim_report(f"simulating {spec.name} ({backend})")
+            if report is not None:
+                run_kw["report_period"] = SIM_REPORT_PERIOD_S * second
+        built.network.run(spec.duration, report=report, **run_kw)
         t2 = time.perf_counter()
         s.finish()
         t3 = time.perf_counter()

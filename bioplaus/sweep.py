@@ -1012,6 +1012,10 @@ def execute_task(task: _Task) -> list[dict]:
         staging = Path(tempfile.mkdtemp(prefix="bioplaus_sweep_"))
     root = Path(task.out_root) if task.out_root is not None else staging
     records: list[dict] = []
+    from .progress import nested
+
+    inner_quiet = nested()  # the sweep reports per point; compile steps inside stay silent
+    inner_quiet.__enter__()
 
     def finish(rec: dict, p: dict) -> None:
         if staging is not None:
@@ -1034,6 +1038,7 @@ def execute_task(task: _Task) -> list[dict]:
             rec = _run_point(cfg, p, point_dir(p), mode, write_marker=staging is None)
             finish(rec, p)
     finally:
+        inner_quiet.__exit__(None, None, None)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     return records
@@ -1346,7 +1351,7 @@ def _was_started(out: Path, p: dict) -> bool:
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process: bool = False,
               resume: bool = False, retry_failed: bool = False, scheduler: str | None = None, dask: bool = False,
-              reuse_builds: bool = True, progress: Callable[[str], None] | None = None) -> SweepReport:
+              reuse_builds: bool = True, progress: Callable[[str], None] | None = None, callbacks: Any = None) -> SweepReport:
     """Run ``sweep``'s points into ``out`` and keep ``out/results.csv`` up to date.
 
     Parameters
@@ -1375,7 +1380,9 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
     on; so is a point whose worker process dies. ``KeyboardInterrupt`` stops the
     study, keeping every finished point (``--resume`` runs the rest).
     """
-    log = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+    from .progress import line as _line
+
+    log = progress or _line  # one line per finished point; nothing under --quiet
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError("--jobs", jobs, "an integer >= 1")
     if scheduler is not None and dask:
@@ -1416,6 +1423,12 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
         log(f"bioplaus: sweep: {line}")
     done = [0]
     last_write = [time.monotonic()]
+    started = time.monotonic()
+    from . import progress as _progress
+    from .tracking import dispatch, resolve
+
+    trackers = resolve(callbacks)  # experiment tracking: each finished point's metrics rows
+    dispatch(trackers, "on_start", "sweep", sweep.experiment, sweep.to_dict(), out)
 
     def record(rec: dict) -> None:
         records[rec["id"]] = rec
@@ -1432,7 +1445,12 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
               f"{rec.get('mode')}) {p.label()}"
         if rec.get("error"):
             msg += f": {rec['error'][:200]}"
+        if done[0] < len(todo):
+            eta = (time.monotonic() - started) / done[0] * (len(todo) - done[0])
+            msg += f" (ETA {_progress.fmt_seconds(eta)})"
         log(f"bioplaus: sweep: {msg}")
+        if trackers:
+            _track_point(trackers, out / "points" / p.id, p.id, rec)
 
     try:
         if use_dask:
@@ -1449,7 +1467,21 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
     finally:
         write_results_table(out, sweep, records)
         report.counts = dict(Counter(r.get("status", "") for r in records.values()))
+        dispatch(trackers, "on_end", "interrupted" if report.interrupted else "ok")
     return report
+
+
+def _track_point(trackers: list, point_dir: Path, point_id: str, rec: dict) -> None:
+    """A finished point's per-epoch rows (its metrics.csv) and final metrics to the tracking callbacks."""
+    from .results import read_csv
+    from .tracking import dispatch, numeric
+
+    rows = read_csv(point_dir / "metrics.csv") if (point_dir / "metrics.csv").is_file() else []
+    for i, row in enumerate(rows):
+        step = numeric({"e": row.get("epoch", i)}, skip=()).get("e", i)
+        dispatch(trackers, "on_epoch", point_id, int(step), numeric(row))
+    if rec.get("metrics"):
+        dispatch(trackers, "on_epoch", f"{point_id}/final", 0, numeric(rec["metrics"]))
 
 
 def _task_mode(t: _Task) -> str:

@@ -147,6 +147,13 @@ def _load_builtin() -> None:
             importlib.import_module(f"{pkg.__name__}.{m.name}")
 
 
+def _progress_line(msg: str) -> None:
+    """An experiment's progress message on stderr (none under ``--quiet``)."""
+    from ..progress import line
+
+    line(msg)
+
+
 class ExperimentParams(Spec):
     """Base of experiment parameter dataclasses (frozen; validate in ``__post_init__``)."""
 
@@ -174,7 +181,7 @@ class RunContext:
     seed: int = 0
     out: Path | None = None
     threads: int | None = None
-    progress: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+    progress: Callable[[str], None] = field(default=lambda msg: _progress_line(msg))
     data_dir: str | None = None
 
     def log(self, msg: str) -> None:
