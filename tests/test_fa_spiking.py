@@ -104,3 +104,48 @@ def test_experiment_outputs():
     assert res.arrays["w1"].shape == (64, 8) and res.arrays["feedback"].shape == (8, 10)
     assert res.info["feedback_fixed"] is True
     assert {"learning_curve", "confusion_test", "raster", "hidden_receptive_fields"} <= set(res.figures)
+
+
+# --------------------------------------------------------------------------- the network as a NetworkSpec
+
+def test_spec_network_reproduces_the_brian2_network_spike_for_spike():
+    """fa_spiking_spec built by the one builder: the same spikes and weights as the hand-wired network."""
+    from bioplaus.networks.fa_spiking import run_fa_spec
+
+    x, y = toy_data()
+    sch = fa_schedule(x, y, np.tile([0, 1], 8), 3, {"eval": np.array([0, 1])}, np.random.default_rng(0), lr_decay=0.5)
+    cfg = SpikingFA(**FAST, epochs=3, eta=0.01, w1_init=0.3, w2_init=0.05)
+    old = run_fa(cfg, sch, K, "numpy", seed=1)
+    new = run_fa_spec(cfg, sch, K, "numpy", seed=1)
+    for k in ("output", "err"):
+        assert len(new.spikes[k][0]) > 20
+        np.testing.assert_array_equal(new.spikes[k][0], old.spikes[k][0])
+        np.testing.assert_array_equal(new.spikes[k][1], old.spikes[k][1])
+    assert np.abs(new.w1 - new.w1_init).max() > 0.05                       # it learnt...
+    np.testing.assert_array_equal(new.w1, old.w1)                          # ...exactly as before
+    np.testing.assert_array_equal(new.w2, old.w2)
+    np.testing.assert_array_equal(new.feedback_after, old.feedback)        # the random feedback stayed fixed
+    assert {p: new.accuracy(p) for p in sch.phases} == {p: old.accuracy(p) for p in sch.phases}
+
+
+def test_spiking_credit_declarations_are_validated():
+    from bioplaus.networks.fa_spiking import fa_spiking_spec
+    from bioplaus.spec import NetworkSpec
+    from bioplaus.spec.credit import Feedback, FixedFeedback
+
+    x, y = toy_data()
+    sch = Schedule.build(x, y, [("probe", np.array([0, 1]), 1.0)])
+    net = fa_spiking_spec(SpikingFA(**FAST, epochs=1), sch, K)
+    rest = dict(monitors=net.monitors, protocol=net.protocol, dt=net.dt)
+    with pytest.raises(ConfigError, match=r"projections\.w1\.post = 'hidden'.*error compartment"):
+        NetworkSpec(net.populations, net.projections, **rest)
+    with pytest.raises(ConfigError, match=r"feedback\.err_hidden\.tau = None"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("err_hidden", "err", "hidden",
+                                                                         FixedFeedback(np.zeros((K, N_HID))))], **rest)
+    with pytest.raises(ConfigError, match=r"feedback\.err_hidden\.weights\.matrix.*\(2, 12\)"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("err_hidden", "err", "hidden",
+                                                                         FixedFeedback(np.zeros((2 * K, N_HID))),
+                                                                         tau="20 ms")], **rest)
+    with pytest.raises(ConfigError, match=r"feedback\.err_hidden\.pre = 'output'.*SpikingError"):
+        NetworkSpec(net.populations, net.projections, feedback=[Feedback("err_hidden", "output", "hidden",
+                                                                         tau="20 ms")], **rest)

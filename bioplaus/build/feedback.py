@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.credit import (ErrorDriven, FixedFeedback, RandomFeedback, RateError, SignOf, Transposed,
-                           error_sources)
+from ..spec.credit import (ErrorDriven, ErrorTriggered, FixedFeedback, LabelInput, NormalizedLIF, RandomFeedback,
+                           RateError, SignOf, SpikingError, Transposed, error_sources)
 from ..spec.neurons import RateUnit
 from .neurons import TRANSFER_EXPR, rate_input_name
 from .registry import Code, register
@@ -48,7 +48,7 @@ DERIVATIVE_EXPR = {"linear": "1", "tanh": "(1 - r*r)", "sigmoid": "r*(1 - r)", "
 
 
 class _CreditState:
-    """Per-build bookkeeping: settle statements of populations (filled while groups are built)."""
+    r"""Per-build bookkeeping: settle statements of populations (filled while groups are built)."""
 
     def __init__(self):
         self.settle: dict[str, str] = {}
@@ -63,7 +63,7 @@ def _state(ctx) -> _CreditState:
 
 
 def credit_populations(spec) -> set[str]:
-    """Populations taking part in an error pathway (their rates are stored and ordered)."""
+    r"""Populations taking part in an error pathway (their rates are stored and ordered)."""
     names = set(error_sources(spec))
     for pop in spec.populations:
         if isinstance(pop.model, RateError):
@@ -82,12 +82,31 @@ def _fb_var(source: str) -> str:
 
 # --------------------------------------------------------------------------- populations
 
+def _compartment_tau(spec, name: str):
+    for fb in spec.feedback:
+        if fb.post == name:
+            return fb.tau
+    for p in spec.populations:
+        if isinstance(p.model, SpikingError) and p.model.output == name:
+            return p.model.tau_U
+    return None
+
+
 def population_code(pop, ctx, code: Code) -> Code:
-    """Add the error compartment and the stored rate to the code of ``pop`` (no-op outside error pathways)."""
+    r"""Add the error compartment (rate: ``delta``, spiking: dendrite ``U``) and the stored rate to the
+    code of ``pop`` (no-op outside error pathways)."""
     spec = ctx.spec
-    if not getattr(spec, "feedback", ()) and not any(isinstance(p.model, RateError) for p in spec.populations):
+    errors = (RateError, SpikingError)
+    if not getattr(spec, "feedback", ()) and not any(isinstance(p.model, errors) for p in spec.populations):
         return code
-    if pop.name not in credit_populations(spec) or isinstance(pop.model, RateError):
+    if isinstance(pop.model, errors):
+        return code
+    if pop.kind == "spike":
+        if pop.name in error_sources(spec):   # tau_U dU/dt = -U; error spikes jump U (wire_credit)
+            code.equations.append("dU/dt = -U/tau_U : 1")
+            code.params["tau_U"] = _compartment_tau(spec, pop.name)
+        return code
+    if pop.name not in credit_populations(spec):
         return code
     model = pop.model
     if not isinstance(model, RateUnit):
@@ -124,10 +143,59 @@ def build_rate_error(model: RateError, pop, ctx) -> Code:
     return code
 
 
+@register(SpikingError)
+def build_spiking_error(model: SpikingError, pop, ctx) -> Code:
+    r"""E+/E- units: :math:`\tau_{err}\dot v = -v`, spike at 1 with subtractive reset, floor at ``floor``.
+
+    The floor is applied as a Brian2 custom event would: the condition ``v < err_floor`` is
+    taken in the ``thresholds`` slot and ``v = err_floor`` set in the ``resets`` slot
+    (:func:`wire_credit`), after the step's synaptic input.
+    """
+    code = Code(method="exact")
+    code.equations = ["dv/dt = -v/tau_err : 1", "below_floor : 1"]
+    code.params.update(tau_err=model.tau_err, err_floor=model.floor)
+    code.threshold = "v > 1"
+    code.reset = ["v -= 1"]
+    return code
+
+
+@register(NormalizedLIF)
+def build_normalized_lif(model: NormalizedLIF, pop, ctx) -> Code:
+    r""":math:`\tau_m \dot v = -v`, spike at :math:`v > 1`, :math:`v \leftarrow 0`, refractory ``t_ref``."""
+    code = Code(method="exact")
+    refractory = float(model.t_ref) > 0
+    code.equations = ["dv/dt = -v/tau_m : 1" + (" (unless refractory)" if refractory else "")]
+    code.params["tau_m"] = model.tau_m
+    code.threshold = "v > 1"
+    code.reset = ["v = 0"]
+    code.refractory = model.t_ref if refractory else False
+    return code
+
+
+@register(LabelInput)
+def build_label_input(model: LabelInput, pop, ctx):
+    r"""Poisson units at ``rate`` for the class of the sample presented (needs the network's protocol)."""
+    from brian2 import NeuronGroup, TimedArray, second
+
+    from .protocol import _functions
+
+    protocol = getattr(ctx.spec, "protocol", None)
+    if protocol is None or protocol.labels is None:
+        raise ConfigError(f"populations.{pop.name}.model", "LabelInput", "a network with a protocol with labels")
+    fns = _functions(ctx)
+    label_of = TimedArray(np.append(protocol.window_labels(), -1).astype(float), dt=fns["order"].dt * second,
+                          name="label_of")
+    g = NeuronGroup(pop.size, "rate = target_rate*gate(t)*int(abs(label_of(t) - i) < 0.5) : Hz\n"
+                              "target_rate : Hz (shared, constant)", threshold="rand() < rate*dt",
+                    namespace={"gate": fns["gate"], "label_of": label_of}, name=pop.name)
+    g.target_rate = model.rate
+    return g
+
+
 # --------------------------------------------------------------------------- projections
 
 def projection_code(proj, ctx) -> Code:
-    """What feedback through the weights of ``proj`` adds to its synapses (Transposed / SignOf)."""
+    r"""What feedback through the weights of ``proj`` adds to its synapses (Transposed / SignOf)."""
     code = Code()
     for fb in getattr(ctx.spec, "feedback", ()):
         w = fb.weights
@@ -176,7 +244,7 @@ def update_code(rule: ErrorDriven, proj_name: str, var: str = "w", grad: str = "
 
 
 def _gate_arrays(rule: ErrorDriven, proj, ctx) -> dict[str, Any]:
-    """Per-step TimedArrays of the learning windows (weight at the last step of each presentation)."""
+    r"""Per-step TimedArrays of the learning windows (weight at the last step of each presentation)."""
     from brian2 import TimedArray
 
     sched = rule.updates
@@ -220,6 +288,20 @@ def build_error_driven(rule: ErrorDriven, proj, ctx) -> Code:
     return code
 
 
+@register(ErrorTriggered)
+def build_error_triggered(rule: ErrorTriggered, proj, ctx) -> Code:
+    r"""At a presynaptic spike, before its transmission:
+    :math:`w \leftarrow \mathrm{clip}(w - [\text{plastic}]\,\eta\,U\,\mathbb{1}[b_{low} < v < b_{high}], \pm w_{max})`."""
+    code = Code(equations=["w : 1"])
+    code.params.update(eta=rule.eta, b_low=rule.b_low, b_high=rule.b_high, w_max=rule.w_max)
+    box = "int(v_post > b_low)*int(v_post < b_high)" if rule.lower_gate else "int(v_post < b_high)"
+    plastic = "plastic_post*" if getattr(ctx.spec, "protocol", None) is not None else ""
+    # its own pathway, run before transmission (Brian2 orders pathways by name: "<proj>_learn" < "<proj>_pre"),
+    # so that each code block stays vectorisable on the numpy target
+    code.pathways["learn"] = [f"w = clip(w - {plastic}eta*U_post*{box}, -w_max, w_max)"]
+    return code
+
+
 # --------------------------------------------------------------------------- wiring
 
 def _all_to_all(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +310,7 @@ def _all_to_all(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _topological(spec, names: list[str]) -> list[str]:
-    """Populations in data-flow order (inputs excluded); order of declaration breaks ties and cycles."""
+    r"""Populations in data-flow order (inputs excluded); order of declaration breaks ties and cycles."""
     pos = {n: k for k, n in enumerate(names)}
     deps = {n: set() for n in names}
     for proj in spec.projections:
@@ -249,11 +331,12 @@ def _topological(spec, names: list[str]) -> list[str]:
 
 
 def wire_credit(spec, ctx, built) -> list[Any]:
-    """Create the error and feedback synapses and order the step; returns the new Brian2 objects."""
+    r"""Create the error and feedback synapses and order the step; returns the new Brian2 objects."""
     from brian2 import Synapses
 
     errors = [p for p in spec.populations if isinstance(p.model, RateError)]
-    if not errors and not getattr(spec, "feedback", ()):
+    spiking = [p for p in spec.populations if isinstance(p.model, SpikingError)]
+    if not errors and not spiking and not getattr(spec, "feedback", ()):
         return []
     G = built.groups
     objects: list[Any] = []
@@ -292,8 +375,38 @@ def wire_credit(spec, ctx, built) -> list[Any]:
         objects.append(back)
         back_in.setdefault(m.output, []).append(back.summed_updaters[f"{_fb_var(pop.name)}_post"])
 
+    for pop in spiking:   # E+ = units 0..n-1, E- = n..2n-1
+        m, n = pop.model, pop.size // 2
+        k = np.arange(n, dtype=np.int32)
+        err_g = G[pop.name]
+        for src, sign in ((m.output, 1.0), (m.target, -1.0)):
+            s = Synapses(G[src], err_g, "c : 1 (constant)", on_pre="v_post += c", name=f"{src}_{pop.name}")
+            s.connect(i=np.concatenate([k, k]), j=np.concatenate([k, k + n]))
+            s.c = np.concatenate([np.full(n, sign * m.w_err), np.full(n, -sign * m.w_err)])
+            objects.append(s)
+        s = Synapses(err_g, G[m.output], "c : 1 (constant)", on_pre="U_post += c", name=f"{pop.name}_{m.output}")
+        s.connect(i=np.concatenate([k, k + n]), j=np.concatenate([k, k]))
+        s.c = np.concatenate([np.full(n, m.u_inc), np.full(n, -m.u_inc)])
+        objects.append(s)
+        err_g.run_regularly("below_floor = int(v < err_floor)", when="thresholds", order=1,
+                            name=f"{pop.name}_floor_event")
+        err_g.run_regularly("v = below_floor*err_floor + (1 - below_floor)*v", when="resets", order=1,
+                            name=f"{pop.name}_floor_reset")
+
     for fb in spec.feedback:
         pre = spec.population(fb.pre)
+        if isinstance(pre.model, SpikingError):   # error spikes into the dendrite: +B from E+, -B from E-
+            n, n_post = pre.size // 2, spec.population(fb.post).size
+            w = fb.weights
+            M = w.matrix * w.scale if isinstance(w, FixedFeedback) else w.draw(ctx.rng(f"feedback:{fb.name}"), n,
+                                                                                n_post)
+            s = Synapses(G[fb.pre], G[fb.post], "w : 1 (constant)", on_pre="U_post += w", name=fb.name)
+            i, j = _all_to_all(2 * n, n_post)
+            s.connect(i=i, j=j)
+            s.w = np.concatenate([M, -M]).ravel()
+            built.synapses[fb.name] = s
+            objects.append(s)
+            continue
         sig = "error" if isinstance(pre.model, RateError) else "delta"
         var = _fb_var(fb.name)
         w = fb.weights

@@ -47,7 +47,7 @@ from ..errors import ConfigError
 from ..spec.params import Spec, integer, number, quantity, set_field
 from .stdp_classifier import INPUT_RATE, Schedule, quiet_order_warnings, schedule_functions, window_counts
 
-__all__ = ["SpikingFA", "BuiltFA", "FARun", "build_fa", "run_fa", "fa_schedule", "predict_counts", "Schedule"]
+__all__ = ["fa_spiking_spec", "run_fa_spec", "schedule_protocol", "initial_weights", "SpikingFA", "BuiltFA", "FARun", "build_fa", "run_fa", "fa_schedule", "predict_counts", "Schedule"]
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,95 @@ def build_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed: int = 
     net = Network(*groups.values(), *synapses.values(), *monitors.values(), name="fa_spiking")
     return BuiltFA(net=net, groups=groups, synapses=synapses, monitors=monitors, feedback=G,
                    w1_init=np.asarray(w1, dtype=float), w2_init=np.asarray(w2, dtype=float))
+
+
+def schedule_protocol(schedule: Schedule, cfg: SpikingFA):
+    """The :class:`~bioplaus.spec.protocol.Protocol` of a :class:`Schedule` (phases in order, their factors)."""
+    from ..spec.protocol import Phase, Protocol
+
+    phases = [Phase(name, schedule.order[sl], float(schedule.plastic[sl.start]) if sl.stop > sl.start else 0.0)
+              for name, sl in schedule.phases.items()]
+    return Protocol(samples=schedule.samples, phases=phases, labels=schedule.sample_labels, present=cfg.present,
+                    rest=cfg.rest, learn_in_rest=True)
+
+
+def initial_weights(cfg: SpikingFA, n_in: int, n_classes: int, seed: int):
+    """``W1 (n_in, n_hidden)``, ``W2 (n_hidden, n_classes)`` and feedback ``G (n_hidden, n_classes)`` as drawn
+    from the seed (in this order)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xFA]))
+    w1 = rng.normal(0.0, cfg.w1_init, size=(n_in, cfg.n_hidden))
+    w2 = rng.normal(0.0, cfg.w2_init, size=(cfg.n_hidden, n_classes))
+    G = rng.normal(0.0, 1.0, size=(cfg.n_hidden, n_classes)) * cfg.feedback_scale
+    return w1, w2, G
+
+
+def fa_spiking_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed: int = 0,
+                    w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
+                    record_hidden: bool = False):
+    """The spiking FA network as a :class:`~bioplaus.spec.network.NetworkSpec` (a recipe; no Brian2 here).
+
+    ``input`` (:class:`~bioplaus.spec.protocol.ProtocolInput`), ``label``
+    (:class:`~bioplaus.spec.credit.LabelInput`), ``hidden`` and ``output``
+    (:class:`~bioplaus.spec.credit.NormalizedLIF`), ``err``
+    (:class:`~bioplaus.spec.credit.SpikingError`, E+/E- units); ``w1``, ``w2``
+    learn by :class:`~bioplaus.spec.credit.ErrorTriggered`; the fixed random feedback ``err_hidden``
+    (:class:`~bioplaus.spec.credit.Feedback`) carries the error spikes into the hidden dendrites.
+    """
+    from ..spec.credit import ErrorTriggered, Feedback, FixedFeedback, LabelInput, NormalizedLIF, SpikingError
+    from ..spec.network import Monitor, NetworkSpec, Population, Projection
+    from ..spec.protocol import ProtocolInput
+
+    n_in = schedule.n_input
+    d1, d2, dG = initial_weights(cfg, n_in, n_classes, seed)
+    w1 = d1 if w1 is None else np.asarray(w1, dtype=float)
+    w2 = d2 if w2 is None else np.asarray(w2, dtype=float)
+    G = dG if feedback is None else np.asarray(feedback, dtype=float)
+    unit = NormalizedLIF(tau_m=cfg.tau_m, t_ref=cfg.t_ref)
+    pops = [Population("input", ProtocolInput(encoding="poisson", max_rate=cfg.max_rate), n_in),
+            Population("label", LabelInput(rate=cfg.target_rate, n=n_classes)),
+            Population("hidden", unit, cfg.n_hidden),
+            Population("output", unit, n_classes),
+            Population("err", SpikingError(output="output", target="label", w_err=cfg.w_err, tau_err=cfg.tau_err,
+                                           floor=cfg.err_floor, u_inc=cfg.u_inc, tau_U=cfg.tau_U), 2 * n_classes)]
+    rule = dict(eta=cfg.eta, b_low=cfg.b_low, b_high=cfg.b_high, w_max=cfg.w_max)
+    projs = [Projection("w1", "input", "hidden", rule=ErrorTriggered(**rule), w_init=w1, weight_scale=1.0),
+             Projection("w2", "hidden", "output", rule=ErrorTriggered(**rule, lower_gate=cfg.gate_output),
+                        w_init=w2, weight_scale=1.0)]
+    fbs = [Feedback("err_hidden", "err", "hidden", FixedFeedback(G.T), tau=cfg.tau_U)]
+    mons = [Monitor("output"), Monitor("err")] + ([Monitor("hidden")] if record_hidden else [])
+    protocol = schedule_protocol(schedule, cfg)
+    return NetworkSpec(pops, projs, monitors=mons, feedback=fbs, protocol=protocol, dt=cfg.dt,
+                       duration=len(schedule) * cfg.window, seed=seed, name="fa_spiking")
+
+
+def run_fa_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str = "cpp", *, seed: int = 0,
+                threads: int | None = None, directory=None, report: str | None = None,
+                w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
+                duration=None) -> "FARun":
+    """:func:`run_fa` through the one builder: :func:`fa_spiking_spec` run by :func:`bioplaus.simulate.simulate`."""
+    from ..simulate import simulate
+
+    spec = fa_spiking_spec(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
+    w1_0 = spec.projection("w1").w_init.copy()
+    w2_0 = spec.projection("w2").w_init.copy()
+    G0 = spec.feedback[0].weights.matrix.T.copy()
+    with quiet_order_warnings():
+        r = simulate(spec, backend, duration=duration, directory=directory, threads=threads, report=report)
+    n_in = schedule.n_input
+    w1f = r.weight_matrix("w1").reshape(n_in, cfg.n_hidden)
+    w2f = r.weight_matrix("w2").reshape(cfg.n_hidden, n_classes)
+    g = np.zeros((2 * n_classes, cfg.n_hidden))
+    g[r["err_hidden.i"], r["err_hidden.j"]] = r["err_hidden.w"]
+    spikes = {k: (np.asarray(r[f"{k}.spikes.t"]), np.asarray(r[f"{k}.spikes.i"])) for k in ("output", "err")}
+    window = float(cfg.window)
+    counts, err_counts = {}, {}
+    for name, sl in schedule.phases.items():
+        n = sl.stop - sl.start
+        counts[name] = window_counts(*spikes["output"], window, n, n_classes, start=sl.start)
+        err_counts[name] = window_counts(*spikes["err"], window, n, 2 * n_classes, start=sl.start)
+    t = dict(r.timings)
+    t.setdefault("run_s", t.get("run_binary_s", t.get("codegen_compile_run_s", 0.0)))
+    return FARun(cfg, schedule, w1f, w2f, w1_0, w2_0, G0, g[:n_classes].T, counts, err_counts, spikes, t)
 
 
 def fa_schedule(samples: np.ndarray, labels: np.ndarray, train: np.ndarray, epochs: int,

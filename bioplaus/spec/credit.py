@@ -95,12 +95,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError, did_you_mean
-from .neurons import NeuronModel
+from .neurons import InputModel, NeuronModel
 from .params import Spec, choice, integer, number, quantity, set_field
 from .rules import Rule, register_rule
 
 __all__ = ["LOSSES", "RateError", "UpdateSchedule", "ErrorDriven", "Feedback", "FeedbackWeights", "FixedFeedback",
-           "RandomFeedback", "Transposed", "SignOf", "check_credit", "error_sources"]
+           "RandomFeedback", "Transposed", "SignOf", "check_credit", "error_sources",
+           "NormalizedLIF", "SpikingError", "LabelInput", "ErrorTriggered"]
 
 #: losses an error population can form (as the comparison harness names them)
 LOSSES = ("mse", "cross_entropy")
@@ -122,7 +123,7 @@ def _name(owner: str, field: str, value: Any) -> str:
 
 @dataclass(frozen=True)
 class RateError(NeuronModel):
-    """Error units :math:`e = p(\\text{output}) - \\text{target}` of a rate network (see the module docstring).
+    r"""Error units :math:`e = p(\text{output}) - \text{target}` of a rate network (see the module docstring).
 
     Parameters
     ----------
@@ -131,11 +132,11 @@ class RateError(NeuronModel):
     target : str
         A rate population (usually a ``SampleSequence``) holding the target of each sample.
     loss : {"mse", "cross_entropy"}
-        ``mse``: :math:`p = y`; ``cross_entropy``: :math:`p = \\mathrm{softmax}(y)`, formed by
+        ``mse``: :math:`p = y`; ``cross_entropy``: :math:`p = \mathrm{softmax}(y)`, formed by
         all-to-all normalisation synapses from ``output``.
     tau : quantity or None
         ``None``: the error settles within the time step (data-flow order); otherwise
-        :math:`\\tau \\dot e = p - t - e`.
+        :math:`\tau \dot e = p - t - e`.
     """
 
     kind: ClassVar[str] = "rate"
@@ -156,11 +157,94 @@ class RateError(NeuronModel):
         return None
 
 
+@dataclass(frozen=True)
+class SpikingError(NeuronModel):
+    r"""Signed spiking error: ``2 n`` integrate-and-fire error neurons ``E+`` (units ``0..n-1``) and ``E-``.
+
+    ``output_k`` excites ``E+_k`` and inhibits ``E-_k`` by ``w_err``; ``target_k`` does the
+    opposite. With :math:`\tau_{err} \dot v = -v`, a spike at :math:`v > 1` with subtractive
+    reset (:math:`v \leftarrow v - 1`) and a floor at ``floor``, ``E+_k`` fires at about
+    :math:`[\nu^{out}_k - \nu^{target}_k]_+` and ``E-_k`` at :math:`[\nu^{target}_k - \nu^{out}_k]_+`
+    (Neftci et al. 2017). The error returns into the dendritic compartment ``U`` of ``output``:
+    ``+u_inc`` per ``E+_k`` spike and ``-u_inc`` per ``E-_k`` spike onto output ``k``, with
+    :math:`\tau_U \dot U = -U` (``tau_U``).
+    """
+
+    kind: ClassVar[str] = "spike"
+    _probeable: ClassVar[tuple[str, ...]] = ("v",)
+    output: str = "output"
+    target: str = "label"
+    w_err: Any = 0.5
+    tau_err: Any = "50 ms"
+    floor: Any = -1.0
+    u_inc: Any = 0.5
+    tau_U: Any = "20 ms"
+
+    def __post_init__(self):
+        n = "SpikingError"
+        set_field(self, "output", _name(n, "output", self.output))
+        set_field(self, "target", _name(n, "target", self.target))
+        set_field(self, "w_err", number(n, "w_err", self.w_err, positive=True))
+        set_field(self, "u_inc", number(n, "u_inc", self.u_inc, positive=True))
+        set_field(self, "floor", number(n, "floor", self.floor, high=0.0))
+        for f in ("tau_err", "tau_U"):
+            set_field(self, f, quantity(n, f, getattr(self, f), _ms(), positive=True))
+
+    def receptor_unit(self):
+        return 1.0
+
+
+@dataclass(frozen=True)
+class NormalizedLIF(NeuronModel):
+    r"""Leaky integrate-and-fire neuron in units of its threshold (Neftci et al. 2017).
+
+    .. math:: \tau_m \dot v = -v \quad (\text{not during } t_{ref}), \qquad v > 1:\ \text{spike},\ v \leftarrow 0
+
+    An incoming spike adds ``weight_scale * w`` to :math:`v` directly (dimensionless weights).
+    """
+
+    kind: ClassVar[str] = "spike"
+    _probeable: ClassVar[tuple[str, ...]] = ("v", "U")
+    #: what a spike arriving at receptor ``exc``/``inh`` increments
+    receptors: ClassVar[dict[str, str]] = {"exc": "v", "inh": "v"}
+    tau_m: Any = "20 ms"
+    t_ref: Any = "2 ms"
+
+    def __post_init__(self):
+        set_field(self, "tau_m", quantity("NormalizedLIF", "tau_m", self.tau_m, _ms(), positive=True))
+        set_field(self, "t_ref", quantity("NormalizedLIF", "t_ref", self.t_ref, _ms(), nonnegative=True))
+
+    def receptor_unit(self):
+        return 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class LabelInput(InputModel):
+    r"""Target spikes of a protocol run: unit ``k`` fires Poisson spikes at ``rate`` while a sample of
+    class ``k`` is presented (the network's :class:`~bioplaus.spec.protocol.Protocol` holds the labels)."""
+
+    rate: Any = "100 Hz"
+    n: int = 10
+
+    def __post_init__(self):
+        from brian2 import Hz
+
+        set_field(self, "rate", quantity("LabelInput", "rate", self.rate, Hz, positive=True))
+        set_field(self, "n", integer("LabelInput", "n", self.n, minimum=1))
+
+    def size(self) -> int:
+        return int(self.n)
+
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        return ("rate",)
+
+
 # --------------------------------------------------------------------------- learning windows
 
 @dataclass(frozen=True, eq=False)
 class UpdateSchedule(Spec):
-    """Gated learning windows: when an error-driven update happens and with what weight.
+    r"""Gated learning windows: when an error-driven update happens and with what weight.
 
     Window ``k`` lasts ``present + rest``; its update happens at the last time step of
     ``present`` with weight ``weights[k]`` (0: no learning, e.g. a test phase; ``1/m`` for a
@@ -198,7 +282,7 @@ class UpdateSchedule(Spec):
 
     @classmethod
     def batches(cls, orders, batch_size: int = 1, present: Any = "1 ms", rest: Any = "0 ms") -> "UpdateSchedule":
-        """Mini-batches of ``batch_size`` consecutive windows within each epoch of ``orders``.
+        r"""Mini-batches of ``batch_size`` consecutive windows within each epoch of ``orders``.
 
         As :class:`bioplaus.reference.credit.NumpyLearner` forms them: the last batch of an
         epoch may be shorter; each member weighs ``1/len(batch)``.
@@ -264,15 +348,49 @@ class ErrorDriven(Rule):
             raise ConfigError(f"{n}.updates", self.updates, "an UpdateSchedule or None")
 
 
+@register_rule("error_triggered")
+@dataclass(frozen=True, eq=False)
+class ErrorTriggered(Rule):
+    r"""Spike-triggered error-driven update (eRBP, Neftci et al. 2017), at every presynaptic spike:
+
+    .. math:: w \leftarrow \operatorname{clip}\big(w - \eta\, U_j\,
+              \mathbb{1}[b_{low} < v_j < b_{high}],\ -w_{max}, w_{max}\big)
+
+    :math:`U_j` is the postsynaptic dendritic (error) compartment; the boxcar on the membrane
+    potential is the surrogate derivative (``lower_gate=False``: gated from above only). Under a
+    :class:`~bioplaus.spec.protocol.Protocol` the step is scaled by the window's learning factor
+    ``plastic``. The update reads :math:`v_j` before the spike's own transmission.
+    """
+
+    kind: ClassVar[str] = "spike"
+    requires: ClassVar[frozenset[str]] = frozenset({"error"})
+    eta: Any = 1e-3
+    b_low: Any = -0.5
+    b_high: Any = 1.0
+    w_max: Any = 1.0
+    lower_gate: bool = True
+
+    def __post_init__(self):
+        n = "ErrorTriggered"
+        set_field(self, "eta", number(n, "eta", self.eta, nonnegative=True))
+        set_field(self, "b_low", number(n, "b_low", self.b_low))
+        set_field(self, "b_high", number(n, "b_high", self.b_high))
+        set_field(self, "w_max", number(n, "w_max", self.w_max, positive=True))
+        if not self.b_high > self.b_low:
+            raise ConfigError(f"{n}.b_high", self.b_high, f"a value above b_low = {self.b_low}")
+        if not isinstance(self.lower_gate, bool):
+            raise ConfigError(f"{n}.lower_gate", self.lower_gate, "true or false")
+
+
 # --------------------------------------------------------------------------- feedback
 
 class FeedbackWeights(Spec):
-    """Base of the matrices a :class:`Feedback` carries the error through."""
+    r"""Base of the matrices a :class:`Feedback` carries the error through."""
 
 
 @dataclass(frozen=True, eq=False)
 class FixedFeedback(FeedbackWeights):
-    """A fixed matrix ``(n_pre, n_post)`` of the feedback (``pre`` = error side)."""
+    r"""A fixed matrix ``(n_pre, n_post)`` of the feedback (``pre`` = error side)."""
 
     matrix: Any = ((0.0,),)
     scale: Any = 1.0
@@ -291,7 +409,7 @@ class FixedFeedback(FeedbackWeights):
 
 @dataclass(frozen=True)
 class RandomFeedback(FeedbackWeights):
-    """Fixed random weights drawn once from the network seed: ``normal`` :math:`\\mathcal{N}(0, s^2)`
+    r"""Fixed random weights drawn once from the network seed: ``normal`` :math:`\mathcal{N}(0, s^2)`
     or ``uniform`` on :math:`[-s, s]`, with :math:`s` = ``scale`` / sqrt(n_pre) unless ``scale_by_fan_in`` is false."""
 
     scale: Any = 1.0
@@ -314,7 +432,7 @@ class RandomFeedback(FeedbackWeights):
 
 @dataclass(frozen=True)
 class Transposed(FeedbackWeights):
-    """The current weights of forward projection ``of`` (``post -> pre`` of the feedback), transposed:
+    r"""The current weights of forward projection ``of`` (``post -> pre`` of the feedback), transposed:
     exact backpropagation as dynamics."""
 
     of: str = ""
@@ -326,7 +444,7 @@ class Transposed(FeedbackWeights):
 
 @dataclass(frozen=True)
 class SignOf(Transposed):
-    """:math:`s\\,\\mathrm{sign}(W)^\\top` of forward projection ``of``: sign-symmetric feedback (Liao et al. 2016)."""
+    r""":math:`s\,\mathrm{sign}(W)^\top` of forward projection ``of``: sign-symmetric feedback (Liao et al. 2016)."""
 
     scale: Any = 1.0
 
@@ -337,17 +455,23 @@ class SignOf(Transposed):
 
 @dataclass(frozen=True, eq=False)
 class Feedback(Spec):
-    """A feedback projection: the error of ``pre`` into the error compartment of ``post``.
+    r"""A feedback projection: the error of ``pre`` into the error compartment of ``post``.
 
     ``pre`` is a population with an error compartment (its ``delta``) or an error
     population (its ``error``); ``post`` a rate population, which thereby gets an error
     compartment. ``weights`` chooses the matrix (see the module docstring).
+
+    Spiking: ``pre`` is a :class:`SpikingError` population and ``post`` a spiking population,
+    which gets a dendritic compartment :math:`\tau \dot U = -U` (``tau``); each ``E+_k`` spike
+    adds :math:`B_{kj}` to :math:`U_j` and each ``E-_k`` spike subtracts it (``FixedFeedback``
+    matrix ``(n_out, n_post)``, signed).
     """
 
     name: str
     pre: str
     post: str
     weights: Any = None
+    tau: Any = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -360,15 +484,16 @@ class Feedback(Spec):
             raise ConfigError(f"{owner}.weights", self.weights,
                               "FixedFeedback(...), RandomFeedback(...), Transposed(of=...) or SignOf(of=...)")
         set_field(self, "weights", w)
+        set_field(self, "tau", quantity(owner, "tau", self.tau, _ms(), positive=True, allow_none=True))
 
 
 # --------------------------------------------------------------------------- graph checks
 
 def error_sources(spec) -> dict[str, list[str]]:
-    """For each population with an error compartment, what feeds it: feedback names and error populations."""
+    r"""For each population with an error compartment, what feeds it: feedback names and error populations."""
     out: dict[str, list[str]] = {}
     for pop in spec.populations:
-        if isinstance(pop.model, RateError):
+        if isinstance(pop.model, (RateError, SpikingError)):
             out.setdefault(pop.model.output, []).append(pop.name)
     for fb in spec.feedback:
         out.setdefault(fb.post, []).append(fb.name)
@@ -376,7 +501,7 @@ def error_sources(spec) -> dict[str, list[str]]:
 
 
 def check_credit(spec) -> None:
-    """Check the credit-assignment declarations of a NetworkSpec (called when it is created)."""
+    r"""Check the credit-assignment declarations of a NetworkSpec (called when it is created)."""
     pops = {p.name: p for p in spec.populations}
     projs = {p.name: p for p in spec.projections}
 
@@ -388,13 +513,16 @@ def check_credit(spec) -> None:
 
     for pop in spec.populations:
         m = pop.model
-        if not isinstance(m, RateError):
+        if not isinstance(m, (RateError, SpikingError)):
             continue
         owner = f"populations.{pop.name}.model"
+        kind, n = ("rate", pop.size) if isinstance(m, RateError) else ("spike", pop.size // 2)
+        if kind == "spike" and pop.size % 2:
+            raise ConfigError(f"populations.{pop.name}.size", pop.size, "an even number (E+ and E- units per output)")
         for field in ("output", "target"):
             other = need_pop(owner, field, getattr(m, field))
-            if other.kind != "rate" or other.size != pop.size:
-                raise ConfigError(f"{owner}.{field}", other.name, f"a rate population of {pop.size} units "
+            if other.kind != kind or other.size != n:
+                raise ConfigError(f"{owner}.{field}", other.name, f"a {kind}-based population of {n} units "
                                   f"(population {other.name!r}: {other.kind}-based, {other.size} units)")
         if pops[m.output].is_input:
             raise ConfigError(f"{owner}.output", m.output, "a neuron population (not an input)")
@@ -402,12 +530,33 @@ def check_credit(spec) -> None:
     for fb in spec.feedback:
         owner = f"feedback.{fb.name}"
         pre, post = need_pop(owner, "pre", fb.pre), need_pop(owner, "post", fb.post)
-        if post.is_input or post.kind != "rate" or isinstance(post.model, RateError):
-            raise ConfigError(f"{owner}.post", fb.post, "a rate neuron population (not an input or error population)")
+        if post.is_input or isinstance(post.model, (RateError, SpikingError)):
+            raise ConfigError(f"{owner}.post", fb.post, "a neuron population (not an input or error population)")
+        w = fb.weights
+        if post.kind == "spike":
+            if not isinstance(pre.model, SpikingError):
+                raise ConfigError(f"{owner}.pre", fb.pre, "a SpikingError population (spiking feedback carries "
+                                  "error spikes)")
+            if fb.tau is None:
+                raise ConfigError(f"{owner}.tau", None, "the time constant of the dendritic compartment U of "
+                                  f"{fb.post!r}, e.g. '20 ms'")
+            if isinstance(w, Transposed):
+                raise ConfigError(f"{owner}.weights", type(w).__name__, "FixedFeedback or RandomFeedback for "
+                                  "spiking feedback")
+            taus = {float(f.tau) for f in spec.feedback if f.post == fb.post}
+            taus |= {float(p.model.tau_U) for p in spec.populations
+                     if isinstance(p.model, SpikingError) and p.model.output == fb.post}
+            if len(taus) > 1:
+                raise ConfigError(f"{owner}.tau", str(fb.tau), f"the same time constant as every other feedback "
+                                  f"into {fb.post!r} (one dendritic compartment)")
+            if isinstance(w, FixedFeedback) and w.matrix.shape != (pre.size // 2, post.size):
+                raise ConfigError(f"{owner}.weights.matrix", f"array of shape {w.matrix.shape}",
+                                  f"shape (n_out, n_post) = ({pre.size // 2}, {post.size}): signed, "
+                                  "+ from E+ and - from E- units")
+            continue
         if not isinstance(pre.model, RateError) and fb.pre not in with_error:
             raise ConfigError(f"{owner}.pre", fb.pre, "an error population or a population with an error "
                               "compartment (the output of a RateError, or the post of another Feedback)")
-        w = fb.weights
         if isinstance(w, FixedFeedback) and w.matrix.shape != (pre.size, post.size):
             raise ConfigError(f"{owner}.weights.matrix", f"array of shape {w.matrix.shape}",
                               f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
