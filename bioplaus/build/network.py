@@ -200,7 +200,7 @@ def _merge(a: Code, b: Code) -> Code:
               "post_run_regularly"):
         getattr(a, f).extend(getattr(b, f))
     a.track_sum = a.track_sum or b.track_sum
-    for f in ("params", "init", "post_params", "post_init", "namespace", "summed_when"):
+    for f in ("params", "init", "post_params", "post_init", "namespace", "summed_when", "pathways"):
         getattr(a, f).update(getattr(b, f))
     return a
 
@@ -365,7 +365,7 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
     elif post_pop.kind == "rate":
         equations.append(f"{rate_input_name(proj.name)}_post = weight_scale*w*r_pre : 1 (summed)")
     else:
-        g = "g_e" if proj.receptor == "exc" else "g_i"
+        g = getattr(post_pop.model, "receptors", {}).get(proj.receptor) or ("g_e" if proj.receptor == "exc" else "g_i")
         on_pre.insert(0, f"{g}_post += weight_scale*w")
     # subexpressions of pre/post (e.g. r = scale*stimulus(t, i)) are evaluated inside the synapses' code,
     # so their external names must resolve here too
@@ -383,6 +383,8 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
     kw: dict[str, Any] = dict(method=code.method, name=proj.name, namespace=namespace)
     if on_pre:
         kw["on_pre"] = "\n".join(on_pre)
+    if code.pathways:   # further presynaptic pathways ("pre" transmits), e.g. a learning step (build/feedback.py)
+        kw["on_pre"] = {"pre": "\n".join(on_pre), **{k: "\n".join(v) for k, v in code.pathways.items()}}
     if code.on_post:
         kw["on_post"] = "\n".join(code.on_post)
     if proj.delay is not None:

@@ -100,6 +100,7 @@ class Code:
     post_reset: list[str] = field(default_factory=list)
     namespace: dict[str, Any] = field(default_factory=dict)
     summed_when: dict[str, str] = field(default_factory=dict)
+    pathways: dict[str, list[str]] = field(default_factory=dict)   # further on-pre pathways, by name
     post_run_regularly: list[tuple[str, Any, str, int]] = field(default_factory=list)  # on the post group
     track_sum: str | None = None   # a post variable kept equal to the sum of w at each event (see build.protocol)
 
