@@ -54,3 +54,72 @@ def test_harness_records_the_signal_angle_beside_the_update_angle():
     s = {x.rule: x for x in res.summary}
     assert s["fa"].angle_signal[0] == last["fa"]["angle_signal_l1"]
     assert "∠ signal L1 (°)" in res.markdown()
+
+
+# ---------------------------------------------------------------------- the papers' protocols
+from bioplaus.cli import main  # noqa: E402
+from bioplaus.errors import ConfigError  # noqa: E402
+from bioplaus.experiments.papers import PAPERS  # noqa: E402
+from bioplaus.results import read_csv  # noqa: E402
+
+# The papers' numbers (test error in %, permutation-invariant MNIST), restated from the papers:
+DOCUMENTED = {
+    # Lillicrap, Cownden, Tweed & Akerman 2016, Nat. Commun. 7:13276, Fig. 2a (784-1000-10)
+    "lillicrap2016": {("bp", "test_error"): 2.4, ("fa", "test_error"): 2.1, ("fa", "signal_angle"): 90.0},
+    # Nøkland 2016, NeurIPS, Table 1, row 7x240 tanh
+    "nokland2016": {("bp", "test_error"): 2.16, ("fa", "test_error"): 2.20, ("dfa", "test_error"): 2.32},
+    # Hinton 2022, arXiv:2212.13345, section 3.3 (4 x 2000 ReLU, 60 epochs)
+    "hinton2022": {("bp", "test_error"): 1.4, ("ff", "test_error"): 1.36},
+    # Krotov & Hopfield 2019, PNAS 116:7723 (2000 hidden units)
+    "krotov2019": {("bp", "test_error"): 1.5, ("hebbian", "test_error"): 1.46},
+}
+ARCHITECTURE = {"lillicrap2016": ((1000,), "tanh"), "nokland2016": ((240,) * 7, "tanh"),
+                "hinton2022": ((2000,) * 4, "relu"), "krotov2019": ((2000,), "relu")}
+
+
+def test_paper_values_are_the_documented_ones():
+    assert set(PAPERS) == set(DOCUMENTED)
+    for key, want in DOCUMENTED.items():
+        got = {(v.rule, v.metric): v.value for v in PAPERS[key].values}
+        assert got == want, key
+        assert all(v.where for v in PAPERS[key].values)
+        assert (PAPERS[key].hidden, PAPERS[key].activation) == ARCHITECTURE[key]
+
+
+def _table(summary: str):
+    lines = [l for l in summary.splitlines() if l.startswith("| ")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    end = next((i for i, l in enumerate(lines[1:], 1) if l.startswith("| rule ")), len(lines))
+    return head, [[c.strip() for c in l.strip("|").split("|")] for l in lines[1:end]]
+
+
+@pytest.mark.parametrize("key", sorted(DOCUMENTED))
+def test_model_file_shortened_prints_paper_beside_bioplaus(key, tmp_path, capsys):
+    pytest.importorskip("mlxtend")
+    small = {"nokland2016": "[8, 8]", "hinton2022": "[16, 16]"}.get(key, "[16]")
+    out = tmp_path / key
+    rc = main(["run", f"models/paper_{key}.toml", "--set", "params.epochs=1", "--set", "params.seeds=1",
+               "--set", f"params.hidden={small}", "--out", str(out), "--quiet"])
+    assert rc == 0
+    head, rows = _table((out / "summary.md").read_text())
+    assert head == ["result", "paper", "bioplaus", "gap", "seeds", "data", "source"]
+    assert len(rows) == len(DOCUMENTED[key])
+    for (rule, metric), value in DOCUMENTED[key].items():
+        row = next(r for r in rows if r[0].lower().startswith(rule) and
+                   ("error" in r[0]) == (metric == "test_error"))
+        assert row[1] == (f"{value:.2f}" if metric == "test_error" else f"< {value:g}")
+        assert row[4] == "1/1" and "mnist-subset 4000/1000" in row[5] and "1 epochs" in row[5]
+        assert row[6].startswith(key + ":")
+        if row[2] != "—":
+            ours = float(row[2].split("±")[0])
+            assert float(row[3]) == pytest.approx(ours - value, abs=0.06)
+            if metric == "test_error":  # = 100 (1 - accuracy) of the rule's last epoch in metrics.csv
+                acc = [float(r["test_acc"]) for r in read_csv(out / "metrics.csv") if r["rule"] == rule][-1]
+                assert ours == pytest.approx(100 * (1 - acc), abs=0.006)
+
+
+def test_unknown_paper_is_refused_with_a_suggestion(tmp_path):
+    from bioplaus.experiments.papers import PaperProtocol
+
+    with pytest.raises(ConfigError, match="did you mean 'hinton2022'"):
+        PaperProtocol.Params(paper="hinton2023")
