@@ -172,17 +172,20 @@ def step(label: str, stream: TextIO | None = None) -> Iterator[_Step]:
 
 
 def sim_report(label: str = "simulating", stream: TextIO | None = None,
-               after: float = SIM_REPORT_AFTER_S) -> Callable[..., None] | None:
+               after: float | None = None) -> Callable[..., None] | None:
     """A ``report=`` callback for Brian2's ``Network.run`` that shows simulated time, or ``None``.
 
     ``None`` (no reporting) unless standard error is a terminal. The line appears only
-    once the run has taken ``after`` wall seconds, so short runs stay silent:
+    once the run has taken ``after`` wall seconds (default :data:`SIM_REPORT_AFTER_S`),
+    so short runs stay silent:
     ``simulating: 1.2 s of 5 s biological time (24 %), 8.1 s elapsed, ETA 26 s``.
     """
     if mode(stream) != "live":
         return None
     s = _stream(stream)
     shown = [False]
+    if after is None:
+        after = SIM_REPORT_AFTER_S
 
     def report(elapsed, completed, start, duration) -> None:
         el = float(elapsed)
