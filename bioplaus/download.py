@@ -271,15 +271,19 @@ def fetch_file(name: str, spec: RemoteFile, dest_dir: Path, mirrors: Sequence[st
     Mirrors are tried in turn; each failure (connection error, HTTP error, a
     transfer that breaks off, wrong length or SHA-256) moves on to the next one.
     """
-    failure = _fetch(name, spec, dest_dir, mirrors, timeout, progress)
+    failure = _fetch(name, spec, dest_dir, mirrors, timeout, progress, set())
     if failure:
         raise DataError(missing_files_message(name, [spec], dest_dir, failure))
     return dest_dir / spec.name
 
 
 def _fetch(name: str, spec: RemoteFile, dest_dir: Path, mirrors: Sequence[str] | None, timeout: float,
-           progress: Callable[[str], None] | None) -> str | None:
-    """``None`` once ``dest_dir/spec.name`` verifies, else why it could not be had."""
+           progress: Callable[[str], None] | None, unreachable: set[str]) -> str | None:
+    """``None`` once ``dest_dir/spec.name`` verifies, else why it could not be had.
+
+    A mirror that could not be reached at all (no connection, timeout) is added to
+    ``unreachable`` and not tried again for the other files of the same fetch.
+    """
     dest = dest_dir / spec.name
     status = file_status(dest, spec)
     if status == "ok":
@@ -294,6 +298,9 @@ def _fetch(name: str, spec: RemoteFile, dest_dir: Path, mirrors: Sequence[str] |
     failures = []
     for base in mirrors_for(name, mirrors):
         url = base + spec.name
+        if base in unreachable:
+            failures.append(f"{url}: skipped (unreachable for an earlier file)")
+            continue
         try:
             _download_one(url, dest, spec, timeout, progress)
             return None
@@ -303,10 +310,17 @@ def _fetch(name: str, spec: RemoteFile, dest_dir: Path, mirrors: Sequence[str] |
             failures.append(f"{url}: HTTP {exc.code} {exc.reason}")
         except urllib.error.URLError as exc:
             failures.append(f"{url}: {exc.reason}")
-        except (http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+            unreachable.add(base)
+        except (socket.timeout, TimeoutError, ConnectionRefusedError) as exc:
+            failures.append(f"{url}: {type(exc).__name__}: {exc}")
+            unreachable.add(base)
+        except (http.client.HTTPException, ConnectionError, OSError) as exc:
             failures.append(f"{url}: {type(exc).__name__}: {exc}")
         if progress:
             progress(f"  {failures[-1]}; trying the next mirror")
+    tried = [f for f in failures if not f.endswith("(unreachable for an earlier file)")]
+    if not tried:
+        return f"{spec.name} is {status} (not tried: every mirror was unreachable)"
     return f"{spec.name} is {status} and no mirror delivered it ({'; '.join(failures)})"
 
 
@@ -326,8 +340,9 @@ def fetch_dataset(name: str, root: str | os.PathLike | None = None, mirrors: Seq
                                                   f"${OFFLINE_ENV} forbids downloads"))
         return d
     failed: list[tuple[RemoteFile, str]] = []
+    unreachable: set[str] = set()
     for f in ds.files:
-        why = _fetch(name, f, d, mirrors, timeout, progress)
+        why = _fetch(name, f, d, mirrors, timeout, progress, unreachable)
         if why:
             failed.append((f, why))
     if failed:

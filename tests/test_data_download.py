@@ -137,6 +137,19 @@ def test_interrupted_download_moves_to_the_next_mirror(served):
     assert d == cache / "mnist"
 
 
+def test_unreachable_mirror_is_tried_once_per_fetch(served):
+    server, cache, _ = served
+    import socket
+
+    with socket.socket() as sock:  # a port with nothing listening: connection refused
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    said = []
+    dl.fetch_dataset("mnist", mirrors=[dead, server.url + "/good/"], progress=said.append)
+    assert sum(dead in line for line in said) == 1
+    assert all(dl.status("mnist").get(n) == "ok" for n in IDX)
+
+
 def test_interrupted_download_alone_never_leaves_a_valid_looking_file(served):
     server, cache, _ = served
     with pytest.raises(DataError, match="no mirror delivered it"):

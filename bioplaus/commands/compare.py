@@ -36,8 +36,10 @@ def _lr(text: str):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="TOML", help="read settings from the [compare] table of a TOML file")
-    p.add_argument("--dataset", help="digits (default), mnist, fashion-mnist, mnist-subset, xor, parity, parity-N, teacher")
-    p.add_argument("--data-dir", dest="data_dir", help="directory with the MNIST IDX files or an .npz")
+    p.add_argument("--dataset", help="digits (default), mnist-subset, mnist, fashion-mnist, kmnist, cifar10 "
+                   "(downloaded on first use, see 'bioplaus data'), xor, parity, parity-N, teacher")
+    p.add_argument("--data-dir", dest="data_dir", help="directory with the dataset files (IDX, .npz or the CIFAR-10 archive); "
+                   "nothing is downloaded")
     p.add_argument("--rules", help="comma-separated rule names (default bp,fa,dfa,sign,hebbian)")
     p.add_argument("--hidden", help="hidden-layer sizes, e.g. 256 or 256,128 (default 256)")
     p.add_argument("--activation", help="tanh (default), relu or sigmoid")

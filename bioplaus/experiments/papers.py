@@ -23,7 +23,7 @@ The measured rows shipped in ``benchmarks/RESULTS.md`` use ``mnist-subset`` (400
 training / 1000 test images, see :mod:`bioplaus.data`) and fewer epochs than the
 papers, so the gaps there measure the data and the budget as much as the rule; the
 table says which data were used. The full protocol is one command, e.g.
-``bioplaus run models/paper_lillicrap2016.toml --set params.dataset="mnist"
+``bioplaus run models/paper_lillicrap2016.toml --set params.dataset=mnist
 --set params.epochs=100`` (MNIST is downloaded on first use, see :mod:`bioplaus.download`).
 
 Where the harness's settings differ from a paper's (optimiser, learning-rate schedule,
