@@ -308,3 +308,22 @@ def test_bad_parameters_are_named(rule, params, key):
 def test_ep_refuses_a_non_invertible_activation():
     with pytest.raises(ConfigError, match="EquilibriumPropagation.activation"):
         compare(CompareConfig(rules=("ep",), hidden=(8,), activation="relu", epochs=1, seeds=1), progress=False)
+
+
+def test_families_model_file_runs_every_family(tmp_path):
+    from bioplaus.config import load_model
+    from bioplaus.results import read_csv
+    from bioplaus.runner import run_model
+
+    cfg = load_model(MODELS / "families_digits.toml", ["params.epochs=1", "params.seeds=1", "params.hidden=[16]"])
+    res = run_model(cfg, tmp_path / "fam", progress=lambda m: None)
+    assert res.status == "ok"
+    rows = read_csv(tmp_path / "fam" / "metrics.csv")
+    rules = ("bp", "fa", "kp", "mirror", "pc", "ep", "dtp", "drtp")
+    assert {r["rule"] for r in rows} == set(rules) and len(rows) == 2 * len(rules)
+    for r in rows:
+        if r["epoch"] in (1, "1"):
+            assert float(r["test_acc"]) > 0.3, r["rule"]
+            assert float(r["wall_time_s"]) > 0
+    summary = (tmp_path / "fam" / "summary.md").read_text()
+    assert all(f"| {rule} |" in summary for rule in rules)

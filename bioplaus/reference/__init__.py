@@ -11,6 +11,7 @@ from . import synthetic  # noqa: F401  (registers 'sg')
 from . import forward_forward  # noqa: F401  (registers 'ff')
 from . import perturbation  # noqa: F401  (registers 'np', 'wp')
 from . import kolen_pollack, predictive_coding, equilibrium, target_prop, drtp  # noqa: F401,E501  (registers 'kp', 'mirror', 'pc', 'ep', 'dtp', 'drtp')
+from . import direction  # noqa: F401  (registers 'random-dir', 'random-descent', 'sign-grad')
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MLP", "SGD", "ForwardPass", "Grads",
