@@ -332,7 +332,8 @@ class Results:
                 nums, unit = _convert(list(raw[c]))
                 if nums is not None:
                     name = f"{c}_{unit}" if unit else c
-                    df[name] = np.array(nums, dtype=float)
+                    whole = not unit and all(re.fullmatch(r"\s*[-+]?\d+\s*", v) for v in raw[c])
+                    df[name] = np.array(nums, dtype=int if whole else float)  # integers stay integers
                 else:
                     name = c
                     df[name] = raw[c]
