@@ -231,7 +231,9 @@ class PairSTDP(Rule):
 
     @classmethod
     def bi_poo(cls) -> "PairSTDP":
-        """Fit to Bi & Poo (1998) as in van Rossum et al. (2000): tau+ = 16.8 ms, tau- = 33.7 ms."""
+        """Time constants of the exponential fits to Bi & Poo's (1998) data, Bi & Poo (2001), Annu. Rev.
+        Neurosci. 24:139: tau+ = 16.8 ms, tau- = 33.7 ms; amplitudes a per-pairing scale, depression-dominated
+        (A- tau- > A+ tau+)."""
         return cls(A_plus=0.0096, A_minus=0.0053, tau_plus="16.8 ms", tau_minus="33.7 ms")
 
 
