@@ -17,7 +17,7 @@ import pytest
 from bioplaus import download as dl
 from bioplaus.cli import main
 from bioplaus.data import load_dataset, write_idx
-from bioplaus.errors import DataError
+from bioplaus.errors import ConfigError, DataError
 
 IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
        "t10k-labels-idx1-ubyte.gz")
@@ -237,3 +237,20 @@ def test_published_checksums_and_sizes():
         assert (f.size, f.sha256[:16]) == (size, prefix)
     for ds in dl.REMOTE_DATASETS.values():
         assert len(ds.mirrors) >= 2 and len({f.sha256 for f in ds.files}) == len(ds.files)
+
+
+def test_cache_location_env_then_xdg_then_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOPLAUS_DATA", str(tmp_path / "a"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert dl.cache_dir() == tmp_path / "a"
+    monkeypatch.delenv("BIOPLAUS_DATA")
+    assert dl.cache_dir() == tmp_path / "xdg" / "bioplaus"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert dl.cache_dir() == tmp_path / "home" / ".cache" / "bioplaus"
+    assert dl.dataset_dir("kmnist") == tmp_path / "home" / ".cache" / "bioplaus" / "kmnist"
+    with pytest.raises(ConfigError, match="did you mean 'kmnist'"):
+        dl.dataset_dir("kmnst")
+    with pytest.raises(ConfigError, match="base URL"):
+        dl.mirrors_for("mnist", ["not a url"])
+    assert dl.mirrors_for("mnist", ["https://x.org/{name}"]) == ["https://x.org/mnist/"]
