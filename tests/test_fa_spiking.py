@@ -108,6 +108,7 @@ def test_experiment_outputs():
 
 # --------------------------------------------------------------------------- the network as a NetworkSpec
 
+@pytest.mark.slow
 def test_spec_network_reproduces_the_brian2_network_spike_for_spike():
     """fa_spiking_spec built by the one builder: the same spikes and weights as the hand-wired network."""
     from bioplaus.networks.fa_spiking import run_fa_spec
@@ -149,3 +150,21 @@ def test_spiking_credit_declarations_are_validated():
     with pytest.raises(ConfigError, match=r"feedback\.err_hidden\.pre = 'output'.*SpikingError"):
         NetworkSpec(net.populations, net.projections, feedback=[Feedback("err_hidden", "output", "hidden",
                                                                          tau="20 ms")], **rest)
+
+
+@pytest.mark.slow
+def test_two_hidden_lif_layers_learn_from_random_feedback_into_each_dendrite():
+    """Composability (a): a second hidden layer is one more Population, Projection and Feedback."""
+    from bioplaus.networks.fa_spiking import fa_spiking_spec, run_fa_spec
+
+    x, y = toy_data()
+    cfg = SpikingFA(**FAST, n_hidden2=10, epochs=3, eta=0.01, w1_init=0.3, w2_init=0.05, lr_decay=0.0)
+    sch = fa_schedule(x, y, np.tile([0, 1], 8), 3, {"eval": np.array([0, 1, 0, 1])}, np.random.default_rng(0))
+    spec = fa_spiking_spec(cfg, sch, K, seed=1)
+    assert [p.name for p in spec.projections] == ["w1", "w2", "w3"]
+    assert [(f.pre, f.post) for f in spec.feedback] == [("err", "hidden"), ("err", "hidden2")]
+    res = run_fa_spec(cfg, sch, K, "numpy", seed=1)
+    assert res.accuracy("eval0") < 1.0 and res.accuracy("eval2") == 1.0
+    assert res.err_counts["eval2"].sum(axis=1).mean() < 0.5 * res.err_counts["eval0"].sum(axis=1).mean()
+    assert np.abs(res.w1 - res.w1_init).max() > 0.05          # the first hidden layer learnt too
+    np.testing.assert_array_equal(res.feedback_after, res.feedback)

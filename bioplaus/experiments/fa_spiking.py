@@ -1,6 +1,7 @@
 """``fa_spiking``: spiking feedback alignment (event-driven random backpropagation) on a dataset.
 
-The network of :mod:`bioplaus.networks.fa_spiking` trains epoch after epoch, each followed by
+The network of :mod:`bioplaus.networks.fa_spiking` (a NetworkSpec built by :mod:`bioplaus.build`
+and run by :func:`bioplaus.simulate.simulate`) trains epoch after epoch, each followed by
 an evaluation of the validation and test samples with plasticity off, all inside one
 ``Network.run`` (one compiled binary on ``cpp``). Outputs: a learning curve per epoch
 (accuracy during training, validation, test; error spikes per sample), the final and initial
@@ -61,7 +62,7 @@ class FASpikingExperiment(Experiment):
             return SpikingFA(**{f: getattr(self, f) for f in _NET_FIELDS})
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..networks.fa_spiking import fa_schedule, predict_counts, run_fa
+        from ..networks.fa_spiking import fa_schedule, predict_counts, run_fa_spec as run_fa
 
         ss = np.random.SeedSequence(ctx.seed)
         data_ss, order_ss, net_ss = ss.spawn(3)

@@ -44,7 +44,7 @@ import numpy as np
 from brian2 import Hz, ms, second
 
 from ..errors import ConfigError
-from ..spec.params import Spec, integer, number, quantity, set_field
+from ..spec.params import Spec, choice, integer, number, quantity, set_field
 from .stdp_classifier import INPUT_RATE, Schedule, quiet_order_warnings, schedule_functions, window_counts
 
 __all__ = ["fa_spiking_spec", "run_fa_spec", "schedule_protocol", "initial_weights", "SpikingFA", "BuiltFA", "FARun", "build_fa", "run_fa", "fa_schedule", "predict_counts", "Schedule"]
@@ -77,10 +77,18 @@ class SpikingFA(Spec):
     w1_init: Any = 0.05
     w2_init: Any = 0.05
     lr_decay: Any = 0.5
+    n_hidden2: int = 0
+    neuron: str = "lif"
+    adex_weight: Any = "100 pA"
 
     def __post_init__(self):
         o = "SpikingFA"
         set_field(self, "n_hidden", integer(o, "n_hidden", self.n_hidden, minimum=1))
+        set_field(self, "n_hidden2", integer(o, "n_hidden2", self.n_hidden2, minimum=0))
+        set_field(self, "neuron", choice(o, "neuron", self.neuron, ("lif", "adex")))
+        from brian2 import pA
+
+        set_field(self, "adex_weight", quantity(o, "adex_weight", self.adex_weight, pA, positive=True))
         set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
         for f in ("max_rate", "target_rate"):
             set_field(self, f, quantity(o, f, getattr(self, f), Hz, positive=True))
@@ -245,39 +253,63 @@ def initial_weights(cfg: SpikingFA, n_in: int, n_classes: int, seed: int):
 
 
 def fa_spiking_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed: int = 0,
-                    w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
-                    record_hidden: bool = False):
+                    w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None):
     """The spiking FA network as a :class:`~bioplaus.spec.network.NetworkSpec` (a recipe; no Brian2 here).
 
     ``input`` (:class:`~bioplaus.spec.protocol.ProtocolInput`), ``label``
-    (:class:`~bioplaus.spec.credit.LabelInput`), ``hidden`` and ``output``
-    (:class:`~bioplaus.spec.credit.NormalizedLIF`), ``err``
-    (:class:`~bioplaus.spec.credit.SpikingError`, E+/E- units); ``w1``, ``w2``
-    learn by :class:`~bioplaus.spec.credit.ErrorTriggered`; the fixed random feedback ``err_hidden``
-    (:class:`~bioplaus.spec.credit.Feedback`) carries the error spikes into the hidden dendrites.
+    (:class:`~bioplaus.spec.credit.LabelInput`), ``hidden`` (and ``hidden2`` when
+    ``cfg.n_hidden2 > 0``), ``output``, ``err`` (:class:`~bioplaus.spec.credit.SpikingError`,
+    E+/E- units). Hidden units are :class:`~bioplaus.spec.credit.NormalizedLIF` (``neuron="lif"``)
+    or :class:`~bioplaus.spec.neurons.AdEx` ``tonic()`` (``neuron="adex"``, current synapses: a spike
+    adds ``w * adex_weight`` to ``g_e``); the output is NormalizedLIF. Every forward projection learns by
+    :class:`~bioplaus.spec.credit.ErrorTriggered` from its postsynaptic dendrite ``U``; a fixed
+    random :class:`~bioplaus.spec.credit.Feedback` (``err_hidden``, ``err_hidden2``) carries the
+    error spikes straight into each hidden layer's dendrite (direct random feedback, eRBP).
+
+    With one hidden layer the weights are drawn as :func:`initial_weights`; a second layer's
+    ``W (n_hidden, n_hidden2)`` and feedback are drawn after them from the same stream.
     """
     from ..spec.credit import ErrorTriggered, Feedback, FixedFeedback, LabelInput, NormalizedLIF, SpikingError
     from ..spec.network import Monitor, NetworkSpec, Population, Projection
+    from ..spec.neurons import AdEx
     from ..spec.protocol import ProtocolInput
 
     n_in = schedule.n_input
-    d1, d2, dG = initial_weights(cfg, n_in, n_classes, seed)
-    w1 = d1 if w1 is None else np.asarray(w1, dtype=float)
-    w2 = d2 if w2 is None else np.asarray(w2, dtype=float)
-    G = dG if feedback is None else np.asarray(feedback, dtype=float)
-    unit = NormalizedLIF(tau_m=cfg.tau_m, t_ref=cfg.t_ref)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xFA]))
+    sizes = [n_in, cfg.n_hidden] + ([cfg.n_hidden2] if cfg.n_hidden2 else [])
+    d1 = rng.normal(0.0, cfg.w1_init, size=(n_in, cfg.n_hidden))
+    dout = rng.normal(0.0, cfg.w2_init, size=(sizes[-1], n_classes))
+    dG = [rng.normal(0.0, 1.0, size=(sizes[-1] if cfg.n_hidden2 else cfg.n_hidden, n_classes)) * cfg.feedback_scale]
+    mids = []
+    if cfg.n_hidden2:
+        mids.append(rng.normal(0.0, cfg.w1_init, size=(cfg.n_hidden, cfg.n_hidden2)))
+        dG.insert(0, rng.normal(0.0, 1.0, size=(cfg.n_hidden, n_classes)) * cfg.feedback_scale)
+    ws = [d1 if w1 is None else np.asarray(w1, dtype=float), *mids, dout if w2 is None else np.asarray(w2, dtype=float)]
+    Gs = dG if feedback is None else [np.asarray(feedback, dtype=float)] + dG[1:]   # feedback: the first layer's
+    lif = NormalizedLIF(tau_m=cfg.tau_m, t_ref=cfg.t_ref)
+    hidden_model = lif if cfg.neuron == "lif" else AdEx.tonic()
+    names = ["input"] + ["hidden", "hidden2"][:len(sizes) - 1] + ["output"]
     pops = [Population("input", ProtocolInput(encoding="poisson", max_rate=cfg.max_rate), n_in),
-            Population("label", LabelInput(rate=cfg.target_rate, n=n_classes)),
-            Population("hidden", unit, cfg.n_hidden),
-            Population("output", unit, n_classes),
-            Population("err", SpikingError(output="output", target="label", w_err=cfg.w_err, tau_err=cfg.tau_err,
-                                           floor=cfg.err_floor, u_inc=cfg.u_inc, tau_U=cfg.tau_U), 2 * n_classes)]
-    rule = dict(eta=cfg.eta, b_low=cfg.b_low, b_high=cfg.b_high, w_max=cfg.w_max)
-    projs = [Projection("w1", "input", "hidden", rule=ErrorTriggered(**rule), w_init=w1, weight_scale=1.0),
-             Projection("w2", "hidden", "output", rule=ErrorTriggered(**rule, lower_gate=cfg.gate_output),
-                        w_init=w2, weight_scale=1.0)]
-    fbs = [Feedback("err_hidden", "err", "hidden", FixedFeedback(G.T), tau=cfg.tau_U)]
-    mons = [Monitor("output"), Monitor("err")] + ([Monitor("hidden")] if record_hidden else [])
+            Population("label", LabelInput(rate=cfg.target_rate, n=n_classes))]
+    pops += [Population(nm, hidden_model, n) for nm, n in zip(names[1:-1], sizes[1:])]
+    pops += [Population("output", lif, n_classes),
+             Population("err", SpikingError(output="output", target="label", w_err=cfg.w_err, tau_err=cfg.tau_err,
+                                            floor=cfg.err_floor, u_inc=cfg.u_inc, tau_U=cfg.tau_U), 2 * n_classes)]
+    if cfg.neuron == "lif":
+        gate = dict(b_low=cfg.b_low, b_high=cfg.b_high)
+    else:   # the boxcar of the hidden AdEx units: between the reset and the spike-initiation threshold
+        gate = dict(b_low=hidden_model.V_reset, b_high=hidden_model.V_T)
+    rule = dict(eta=cfg.eta, w_max=cfg.w_max)
+    projs = []
+    for l, (pre, post) in enumerate(zip(names[:-1], names[1:]), start=1):
+        is_out = post == "output"
+        adex_post = cfg.neuron == "adex" and not is_out
+        r = ErrorTriggered(**rule, **(dict(b_low=cfg.b_low, b_high=cfg.b_high) if is_out else gate),
+                           lower_gate=cfg.gate_output if is_out else True)
+        projs.append(Projection(f"w{l}", pre, post, rule=r, w_init=ws[l - 1],
+                                weight_scale=cfg.adex_weight if adex_post else 1.0))
+    fbs = [Feedback(f"err_{nm}", "err", nm, FixedFeedback(G.T), tau=cfg.tau_U) for nm, G in zip(names[1:-1], Gs)]
+    mons = [Monitor("output"), Monitor("err"), Monitor("hidden")]
     protocol = schedule_protocol(schedule, cfg)
     return NetworkSpec(pops, projs, monitors=mons, feedback=fbs, protocol=protocol, dt=cfg.dt,
                        duration=len(schedule) * cfg.window, seed=seed, name="fa_spiking")
@@ -291,17 +323,19 @@ def run_fa_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str
     from ..simulate import simulate
 
     spec = fa_spiking_spec(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
+    last = f"w{len(spec.projections)}"    # into the output layer
     w1_0 = spec.projection("w1").w_init.copy()
-    w2_0 = spec.projection("w2").w_init.copy()
+    w2_0 = spec.projection(last).w_init.copy()
     G0 = spec.feedback[0].weights.matrix.T.copy()
     with quiet_order_warnings():
         r = simulate(spec, backend, duration=duration, directory=directory, threads=threads, report=report)
-    n_in = schedule.n_input
-    w1f = r.weight_matrix("w1").reshape(n_in, cfg.n_hidden)
-    w2f = r.weight_matrix("w2").reshape(cfg.n_hidden, n_classes)
+    w1f = r.weight_matrix("w1")
+    w2f = r.weight_matrix(last)
     g = np.zeros((2 * n_classes, cfg.n_hidden))
     g[r["err_hidden.i"], r["err_hidden.j"]] = r["err_hidden.w"]
     spikes = {k: (np.asarray(r[f"{k}.spikes.t"]), np.asarray(r[f"{k}.spikes.i"])) for k in ("output", "err")}
+    keep = r["hidden.spikes.i"] < 20   # a raster's worth of hidden units
+    spikes["hidden"] = (np.asarray(r["hidden.spikes.t"])[keep], np.asarray(r["hidden.spikes.i"])[keep])
     window = float(cfg.window)
     counts, err_counts = {}, {}
     for name, sl in schedule.phases.items():

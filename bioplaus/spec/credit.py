@@ -364,6 +364,7 @@ class ErrorTriggered(Rule):
 
     kind: ClassVar[str] = "spike"
     requires: ClassVar[frozenset[str]] = frozenset({"error"})
+    probeable: ClassVar[tuple[str, ...]] = ("w",)
     eta: Any = 1e-3
     b_low: Any = -0.5
     b_high: Any = 1.0
@@ -373,9 +374,19 @@ class ErrorTriggered(Rule):
     def __post_init__(self):
         n = "ErrorTriggered"
         set_field(self, "eta", number(n, "eta", self.eta, nonnegative=True))
-        set_field(self, "b_low", number(n, "b_low", self.b_low))
-        set_field(self, "b_high", number(n, "b_high", self.b_high))
+        for f in ("b_low", "b_high"):   # in the unit of the postsynaptic v: a number, or e.g. '-60 mV'
+            v = getattr(self, f)
+            if isinstance(v, str) or hasattr(v, "dim"):
+                from brian2 import mV
+
+                parsed = quantity(n, f, v, mV) if (isinstance(v, str) and not v.strip().lstrip("+-").replace(
+                    ".", "", 1).replace("e-", "", 1).isdigit()) or hasattr(v, "dim") else number(n, f, v)
+                set_field(self, f, parsed)
+            else:
+                set_field(self, f, number(n, f, v))
         set_field(self, "w_max", number(n, "w_max", self.w_max, positive=True))
+        if hasattr(self.b_low, "dim") != hasattr(self.b_high, "dim"):
+            raise ConfigError(f"{n}.b_high", str(self.b_high), f"the unit of b_low = {self.b_low}")
         if not self.b_high > self.b_low:
             raise ConfigError(f"{n}.b_high", self.b_high, f"a value above b_low = {self.b_low}")
         if not isinstance(self.lower_gate, bool):
