@@ -89,7 +89,7 @@ _VOGELS_ABBOTT = ("coba", "cuba", "coba-stdp")
 #: mean number of synapses per neuron (Brette et al. 2007: 2% of 4000)
 SYNAPSES_PER_NEURON = 80
 
-#: hand-measured reference (/work/shared/GPU.md): COBA-style, 80 synapses/neuron, seconds per second simulated
+#: hand-measured reference (README, "Choosing a backend"): COBA-style, 80 synapses/neuron, seconds per second simulated
 H100_REFERENCE = (
     # neurons, cpp_standalone with 16 OpenMP threads, brian2cuda on an H100
     (4_000, 0.60, 0.64),
@@ -469,23 +469,17 @@ def network_available(network: str) -> tuple[bool, str]:
 
 
 def _build_bytes(size: int) -> int:
-    """Rough peak memory of building a Vogels & Abbott network of ``size`` neurons in Python.
+    """Rough peak memory of building a Vogels & Abbott network of ``size`` neurons in Python
+    (:func:`bioplaus.footprint.estimate_bytes`, the estimate ``run`` and ``compare`` check too)."""
+    from .footprint import estimate_bytes
 
-    About 150 bytes per synapse (indices drawn as int64 positions, int32 i/j, float64 weights
-    and Brian2's own copies) plus the largest dense block of the connectivity draw.
-    """
-    return 150 * SYNAPSES_PER_NEURON * size + (1 << 26)
+    return estimate_bytes(SYNAPSES_PER_NEURON * size)
 
 
 def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    from .footprint import available_memory
+
+    return available_memory()
 
 
 # --------------------------------------------------------------------------- one measurement (worker side)
@@ -911,7 +905,7 @@ class BenchResult:
             why = "cuda and cpp were not both measured at a common size"
         ref = "\n".join(f"| {n:,} | {cpu:.2f} s | {gpu:.2f} s |" for n, cpu, gpu in H100_REFERENCE)
         return ("No cuda/cpp crossover was measured here (cuda: " + why + ").\n\n"
-                "Reference measured by hand on an NVIDIA H100 (not by this benchmark; /work/shared/GPU.md), "
+                "Reference measured by hand on an NVIDIA H100 (not by this benchmark; README, section \"Choosing a backend\"), "
                 "COBA-style network, 80 synapses per neuron, run time per second simulated:\n\n"
                 "| neurons | cpp_standalone, 16 OpenMP threads | brian2cuda, H100 |\n|---|---|---|\n" + ref + "\n\n"
                 "By that reference cpp is still faster at 4,000 neurons and cuda is 4.5x faster at 100,000, so "

@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "_handler", None) is None:
         parser.print_help()
         return 2
+    from . import interrupts
+
+    interrupts.install()  # Ctrl-C ends a run as interrupted (exit 130), never as a shortened "ok" run
     try:
         if getattr(args, "gpu", None) is not None:
             import os

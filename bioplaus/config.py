@@ -29,8 +29,8 @@ from typing import Any
 from .backends import BACKENDS
 from .errors import ConfigError, did_you_mean
 
-__all__ = ["ModelConfig", "load_model", "model_from_dict", "parse_override", "apply_overrides", "parse_value",
-           "find_model"]
+__all__ = ["ModelConfig", "load_model", "precheck_model", "model_from_dict", "parse_override", "apply_overrides",
+           "parse_value", "find_model"]
 
 TOP_LEVEL = ("experiment", "description", "backend", "seed", "threads", "data_dir", "params")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
@@ -118,8 +118,30 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> d
 
 
 def load_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = (), *, backend: str | None = None,
-               seed: int | None = None) -> ModelConfig:
-    """Read, override and validate a model file. Errors name the file, key path and value."""
+               seed: int | None = None, check_memory: bool = False) -> ModelConfig:
+    """Read, override and validate a model file. Errors name the file, key path and value
+    (or ``--set`` where the bad value came from an override). ``check_memory``: refuse sizes
+    whose estimated memory cannot fit here (:func:`bioplaus.footprint.check_params`)."""
+    data, src, keys = _read_model(path, overrides, backend=backend, seed=seed)
+    with _blame_overrides(keys):
+        cfg = model_from_dict(data, source=src)
+        if check_memory:
+            from .footprint import check_params
+
+            check_params(cfg.params, source=src)
+    return cfg
+
+
+def precheck_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = (), *,
+                   backend: str | None = None, seed: int | None = None) -> None:
+    """The checks of :func:`load_model` that need no experiment (and so no Brian2): the file,
+    its TOML, the overrides, the top-level keys, backend, seed and threads. Fast."""
+    data, src, keys = _read_model(path, overrides, backend=backend, seed=seed)
+    with _blame_overrides(keys):
+        _check_plain(data, src)
+
+
+def _read_model(path, overrides, *, backend, seed) -> tuple[dict[str, Any], str, set[str]]:
     path = find_model(str(path))
     src = str(path)
     try:
@@ -127,29 +149,67 @@ def load_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = 
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", path.name, f"valid TOML ({exc})", source=src) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("(file)", path.name, f"a UTF-8 TOML text file (byte {exc.start} is not UTF-8: "
+                          "is this a binary file?)", source=src) from None
     except OSError as exc:
         raise ConfigError("(file)", src, f"a readable file ({exc.strerror})") from None
     ov = [o if isinstance(o, tuple) else parse_override(o) for o in overrides]
     try:
         data = apply_overrides(data, ov)
     except ConfigError as exc:
-        raise exc.with_source(src) from None
+        raise exc.with_source("--set") from None
+    keys = {k for k, _ in ov}
     if backend is not None:
         data["backend"] = backend
     if seed is not None:
         data["seed"] = seed
-    return model_from_dict(data, source=src)
+    return data, src, keys
 
 
-def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelConfig:
-    from .experiments.base import _is_file_ref, experiment_class, resolve_experiment_ref
+class _blame_overrides:
+    """Re-raise a :class:`ConfigError` about a key given with ``--set`` as an error of ``--set``."""
 
+    def __init__(self, keys: set[str]):
+        self.keys = keys
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, exc, tb):
+        if isinstance(exc, ConfigError) and exc.source != "--set":
+            k = exc.key_path
+            if any(k == o or k.startswith(o + ".") or o.startswith(k + ".") for o in self.keys):
+                raise ConfigError(k, exc.value, exc.expected, source="--set") from None
+        return False
+
+
+def _check_plain(data: dict[str, Any], source: str | None) -> None:
+    """Checks of a model's mapping that need no experiment class."""
     for key in data:
         if key not in TOP_LEVEL:
             raise ConfigError(key, data[key], "a top-level key: " + ", ".join(TOP_LEVEL) + did_you_mean(key, TOP_LEVEL),
                               source=source)
     if "experiment" not in data:
         raise ConfigError("experiment", None, "the name of an experiment (see 'bioplaus list')", source=source)
+    backend = data.get("backend", "numpy")
+    if backend not in BACKENDS:
+        raise ConfigError("backend", backend, "one of " + ", ".join(BACKENDS) + did_you_mean(str(backend), BACKENDS),
+                          source=source)
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", seed, "an integer >= 0", source=source)
+    threads = data.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
+        raise ConfigError("threads", threads, "an integer >= 0", source=source)
+    if not isinstance(data.get("params", {}), dict):
+        raise ConfigError("params", data.get("params"), "a table of parameters", source=source)
+
+
+def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelConfig:
+    from .experiments.base import _is_file_ref, experiment_class, resolve_experiment_ref
+
+    _check_plain(data, source)
     base_dir = Path(source).parent if source else None
     try:
         cls = experiment_class(data["experiment"], base_dir)

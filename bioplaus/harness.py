@@ -326,6 +326,9 @@ class CompareConfig:
             raise ConfigError("config", str(path), f"a readable TOML file ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("config", str(path), f"valid TOML ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError("config", str(path), f"a UTF-8 TOML text file (byte {exc.start} is not UTF-8: "
+                              "is this a binary file?)") from None
         if "experiment" in doc:
             from .config import load_model
 
@@ -652,6 +655,11 @@ def compare(config: CompareConfig, progress: bool | Callable[[dict], None] = Tru
     if regression and loss != "mse":
         raise ConfigError("compare.loss", loss, f"'mse' for the regression dataset {data.name!r}")
     sizes = (data.n_features, *config.hidden, data.n_outputs)
+    from .footprint import check_fits, mlp_bytes
+
+    # one network trained at a time (weights, gradients, momentum, feedback, initial copy), final weights kept
+    check_fits(mlp_bytes(sizes, copies=6 + len(rules) * config.seeds), "compare.hidden",
+               ",".join(map(str, config.hidden)), "training the networks")
     probe = np.sort(np.random.default_rng(_seed_sequence(config.seed, 0, 1)).permutation(
         len(data.x_train))[:PROBE_SIZE])
     out = Path(config.out) if config.out is not None else None

@@ -268,13 +268,13 @@ class Sweep:
     points: list[SweepPoint] = field(default_factory=list)
     threads: int | None = None
 
-    def config(self, point: SweepPoint):
+    def config(self, point: SweepPoint, check_memory: bool = False):
         """The resolved, validated :class:`~bioplaus.config.ModelConfig` of ``point``."""
         from .config import load_model
 
         threads = [("threads", self.threads)] if self.threads is not None else []
         return load_model(self.model, [*self.overrides, *threads, *point.overrides()], backend=self.backend,
-                          seed=point.seed)
+                          seed=point.seed, check_memory=check_memory)
 
     def to_dict(self) -> dict[str, Any]:
         """What ``sweep.toml`` records."""
@@ -328,6 +328,10 @@ def expand_sweep(model: str | os.PathLike, grid: Mapping[str, Sequence[Any]] | I
         values = list(values)
         if not values:
             raise ConfigError(key, [], "at least one value")
+        for k, v in enumerate(values):
+            if any(_same_value(v, w) for w in values[:k]):
+                raise ConfigError("--grid", f"{key}={','.join(map(str, values))}",
+                                  f"distinct values ({v!r} is listed more than once; each point would run twice)")
         grid_d[key] = values
     rand: dict[str, RandomRange] = {}
     items = random.items() if isinstance(random, Mapping) else ((r.key, r) for r in random)
@@ -361,11 +365,26 @@ def expand_sweep(model: str | os.PathLike, grid: Mapping[str, Sequence[Any]] | I
                 index += 1
     for p in sweep.points:
         try:
-            sweep.config(p)
+            sweep.config(p, check_memory=True)
         except ConfigError as exc:
+            source = exc.source
+            if source == "--set" and exc.key_path in grid_d:
+                source = "--grid"
+            elif source == "--set" and exc.key_path in rand:
+                source = "--random"
             raise ConfigError(exc.key_path, exc.value, f"{exc.expected} [sweep point {p.id}: {p.label()}]",
-                              source=exc.source) from None
+                              source=source) from None
     return sweep
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(a.split()) == " ".join(b.split())
+    return _canonical_json(a) == _canonical_json(b)
 
 
 # =========================================================================== network level: analysis
@@ -1034,6 +1053,8 @@ def execute_task(task: _Task) -> list[dict]:
             leftovers = task.points
         mode = "build" if task.backend in _STANDALONE else "runtime"
         for p in leftovers:
+            if _parent_gone():  # the sweep is gone: start nothing new
+                _die_with_parent()
             cfg = _task_config(task, p)
             rec = _run_point(cfg, p, point_dir(p), mode, write_marker=staging is None)
             finish(rec, p)
@@ -1205,7 +1226,7 @@ def read_records(out: str | os.PathLike, sweep: Sweep | None = None) -> dict[str
                 rec = json.loads(f.read_text())
             except (OSError, ValueError):
                 continue
-            if rec.get("id") == pid:
+            if rec.get("id") == pid and rec.get("status") != "interrupted":  # an interrupted point runs again
                 recs[pid] = rec
     return recs
 
@@ -1269,7 +1290,88 @@ def _process_pool(jobs: int) -> cf.ProcessPoolExecutor:
         ctx.set_forkserver_preload(["brian2", "bioplaus.sweep", "bioplaus.runner", "bioplaus.experiments.zoo"])
     else:  # pragma: no cover - Windows
         ctx = mp.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(os.getpid(),))
+
+
+# --------------------------------------------------------------------------- worker processes and their parent
+
+_PARENT: list[int] = []
+
+
+def _process_dead(pid: int) -> bool:
+    """``pid`` has exited (gone, or a zombie nobody has reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rpartition(")")[2].split()[0]
+        return state in ("Z", "X", "x")
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+        return False
+
+
+def _descendants(root: int) -> list[int]:
+    """Process ids below ``root`` (Linux ``/proc``; empty elsewhere), children first."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat") as fh:
+                ppid = int(fh.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(e))
+    out, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _parent_gone() -> bool:
+    return bool(_PARENT) and _process_dead(_PARENT[0])
+
+
+def _die_with_parent() -> None:
+    """End this worker and everything it started (a standalone binary, a compiler), at once."""
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(1)
+
+
+def _watch_parent(interval: float = 0.2) -> None:
+    while True:
+        time.sleep(interval)
+        if _parent_gone():
+            _die_with_parent()
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a sweep worker process: Ctrl-C interrupts its point (:mod:`bioplaus.interrupts`), and it
+    exits, with its own child processes, as soon as the sweep process that started it is gone."""
+    import threading
+
+    from . import interrupts
+
+    _PARENT[:] = [parent]
+    interrupts.install()
+    threading.Thread(target=_watch_parent, name="bioplaus-parent-watch", daemon=True).start()
 
 
 def _dask_client(scheduler: str | None, jobs: int):
@@ -1351,7 +1453,8 @@ def _was_started(out: Path, p: dict) -> bool:
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process: bool = False,
               resume: bool = False, retry_failed: bool = False, scheduler: str | None = None, dask: bool = False,
-              reuse_builds: bool = True, progress: Callable[[str], None] | None = None, callbacks: Any = None) -> SweepReport:
+              reuse_builds: bool = True, progress: Callable[[str], None] | None = None, callbacks: Any = None,
+              overwrite: bool = False) -> SweepReport:
     """Run ``sweep``'s points into ``out`` and keep ``out/results.csv`` up to date.
 
     Parameters
@@ -1375,7 +1478,11 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
         Results come back to this process, so workers need no shared file system.
     reuse_builds : bool
         ``False``: every point builds its own binary even where run_args would do.
+    overwrite : bool
+        ``out`` may hold an earlier study or results: remove them first.
 
+    ``out`` is locked while the study runs (:class:`~bioplaus.results.output_lock`): a
+    second process writing the same directory (two ``--resume`` of one study) is refused.
     A point that raises is recorded as ``failed`` with its error and the study goes
     on; so is a point whose worker process dies. ``KeyboardInterrupt`` stops the
     study, keeping every finished point (``--resume`` runs the rest).
@@ -1394,14 +1501,32 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, jobs: int = 1, in_process
         from .backends import check_backend
 
         check_backend(sweep.backend)
+    if overwrite and resume:
+        raise ConfigError("--overwrite", True, "either --overwrite or --resume, not both")
     out = Path(out)
+    from .results import output_lock, prepare_output
+
+    with output_lock(out):
+        if overwrite:
+            prepare_output(out, overwrite=True)
+        return _run_sweep_locked(sweep, out, jobs=jobs, in_process=in_process, resume=resume,
+                                 retry_failed=retry_failed, scheduler=scheduler, dask=dask, use_dask=use_dask,
+                                 reuse_builds=reuse_builds, log=log, callbacks=callbacks)
+
+
+def _run_sweep_locked(sweep: Sweep, out: Path, *, jobs: int, in_process: bool, resume: bool, retry_failed: bool,
+                      scheduler: str | None, dask: bool, use_dask: bool, reuse_builds: bool,
+                      log: Callable[[str], None], callbacks: Any = None) -> SweepReport:
+    from .results import _entries
+
     if (out / "sweep.toml").exists():
         if not resume:
             raise ConfigError("--out", str(out), "a directory without a sweep (it holds one already: add --resume "
-                              "to run its missing points, or choose another --out)")
+                              "to run its missing points, --overwrite to start again, or choose another --out)")
         _check_same_study(out, sweep)
-    elif out.exists() and any(out.iterdir()):
-        raise ConfigError("--out", str(out), "a new or empty directory, or one that holds this sweep")
+    elif out.exists() and _entries(out):
+        raise ConfigError("--out", str(out), "a new or empty directory, or one that holds this sweep "
+                          "(add --overwrite to replace what it holds)")
     out = ensure_dir(out)
     if not (out / "sweep.toml").exists():
         write_toml(out / "sweep.toml", sweep.to_dict())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 HELP = """compare learning rules (bp, fa, dfa, sign, hebbian, ...) on one dataset and data split
 
@@ -53,7 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, help="number of seeds per rule (default 3)")
     p.add_argument("--seed", type=int, help="root seed (default 0)")
     p.add_argument("--threads", type=int, help="BLAS threads (default 1)")
-    p.add_argument("--out", help=f"results directory (default {DEFAULT_OUT})")
+    p.add_argument("--out", help="results directory (default: a new results/compare-<time>-<suffix>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="--out may hold an earlier comparison: remove it first")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--checkpoint-every", dest="checkpoint_every", type=int, metavar="N",
                    help="save every rule/seed's training state every N epochs under OUT/checkpoints/")
@@ -67,17 +70,32 @@ _KEYS = ("dataset", "data_dir", "rules", "hidden", "activation", "loss", "epochs
 
 def run(args: argparse.Namespace) -> int:
     from ..harness import CompareConfig, compare
+    from ..errors import BioplausError
+    from ..results import new_output_dir, output_lock, prepare_output, remove_if_empty
 
     overrides = {k: getattr(args, k, None) for k in _KEYS}
-    if not args.config and overrides["out"] is None:
-        overrides["out"] = DEFAULT_OUT
     if args.config:
         config = CompareConfig.from_toml(args.config, **overrides)
     else:
         config = CompareConfig.from_mapping({}, **overrides)
-    if config.out is None:
-        config = CompareConfig.from_mapping({}, **{**_fields(config), "out": DEFAULT_OUT})
-    result = compare(config, progress=not args.quiet)
+    if args.overwrite and config.resume:
+        from ..errors import ConfigError
+
+        raise ConfigError("--overwrite", True, "either --overwrite or --resume, not both")
+    if config.out is not None:
+        prepare_output(config.out, overwrite=args.overwrite, resume=bool(config.resume), create=False,
+                       can_resume=True)
+        out = config.out
+    else:  # a new directory every time: an earlier comparison is never replaced
+        out = new_output_dir(Path(DEFAULT_OUT).parent, Path(DEFAULT_OUT).name)
+        config = CompareConfig.from_mapping({}, **{**_fields(config), "out": str(out)})
+    try:
+        with output_lock(out):
+            prepare_output(out, overwrite=args.overwrite, resume=bool(config.resume))
+            result = compare(config, progress=not args.quiet)
+    except BioplausError:
+        remove_if_empty(out)  # refused before anything was written: leave no empty directory behind
+        raise
     sys.stdout.write(result.markdown())
     print(f"results in {result.out}", file=sys.stderr)
     return 0

@@ -43,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     where.add_argument("--in-process", action="store_true",
                        help="run the points in this process (no worker processes; for debugging)")
     p.add_argument("--resume", action="store_true", help="DIR holds this study: run only its unfinished points")
+    p.add_argument("--overwrite", action="store_true", help="DIR may hold an earlier study or results: remove them "
+                   "first")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed points again")
     p.add_argument("--backend", choices=("numpy", "cython", "cpp", "cuda"), help="override the model's backend")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
@@ -58,15 +60,27 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..sweep import expand_sweep, parse_grid, parse_random, run_sweep
 
+    from ..config import precheck_model
+    from ..results import prepare_output
+
     grid = [parse_grid(g) for g in args.grid]
     random = [parse_random(r) for r in args.random]
     if args.samples is not None and not random:
         raise ConfigError("--samples", args.samples, "--random KEY=LOW:HIGH to draw samples of")
+    if args.jobs < 1:
+        raise ConfigError("--jobs", args.jobs, "an integer >= 1")
+    if args.overwrite and args.resume:
+        raise ConfigError("--overwrite", True, "either --overwrite or --resume, not both")
+    # checks that need no Brian2 first (the model file, --set, DIR)
+    precheck_model(args.model, args.overrides, backend=args.backend)
+    if not args.dry_run and not args.resume:
+        from pathlib import Path
+
+        if not (Path(args.out) / "sweep.toml").exists() or args.overwrite:
+            prepare_output(args.out, overwrite=args.overwrite, create=False, can_resume=True)
     sweep = expand_sweep(args.model, grid, random, samples=args.samples or 0, seeds=args.seeds,
                          overrides=args.overrides, backend=args.backend, sample_seed=args.sample_seed,
                          threads=args.threads)
-    if args.jobs < 1:
-        raise ConfigError("--jobs", args.jobs, "an integer >= 1")
     print(f"bioplaus: sweep: {sweep.experiment} ({sweep.model}) on {sweep.backend}: {len(sweep.points)} points "
           f"({' x '.join(str(len(v)) for v in sweep.grid.values()) or '1'} grid"
           f"{f' x {sweep.samples} samples' if sweep.samples else ''} x {len(sweep.seeds)} seeds) -> {args.out}",
@@ -77,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     report = run_sweep(sweep, args.out, jobs=args.jobs, in_process=args.in_process, resume=args.resume,
                        retry_failed=args.retry_failed, scheduler=args.scheduler, dask=args.dask,
-                       reuse_builds=not args.no_reuse)
+                       reuse_builds=not args.no_reuse, overwrite=args.overwrite)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
     print(f"bioplaus: sweep: {report.total} points ({counts}); ran {report.ran} now"
           + (f", {report.skipped} finished before" if report.skipped else "")
