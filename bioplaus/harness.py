@@ -475,6 +475,22 @@ class _Progress:
                           f" ({event['time_per_epoch']:.3f} s/epoch) {event['status']}", count=self.done)
 
 
+def _signal_angles(learner: Learner, x: np.ndarray, y: np.ndarray, H: int) -> tuple[float, ...]:
+    """Per-sample angle between the teaching signal each hidden layer gets and BP's
+    (:func:`~bioplaus.metrics.signal_angle_deg`); NaN for rules that route no error."""
+    from .reference.credit import ErrorRoutingLearner
+    from .reference.mlp import backprop_errors
+
+    if not isinstance(learner, ErrorRoutingLearner):
+        return (math.nan,) * H
+    net = learner.net
+    fp = net.forward(x)
+    e = net.output_error(fp.z, y)
+    rule = backprop_errors(net, fp, e, learner.current_feedback(), direct=learner.rule.direct)
+    bp = backprop_errors(net, fp, e, None)
+    return tuple(signal_angle_deg(rule[k], bp[k]) for k in range(H))
+
+
 def _run_one(rule: CreditRule, config: CompareConfig, data: Dataset, net0: MLP, seed_index: int,
              loss: str, probe: np.ndarray, progress: _Progress) -> tuple[list[dict], dict[str, np.ndarray]]:
     H = len(config.hidden)
