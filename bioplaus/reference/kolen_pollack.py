@@ -13,7 +13,7 @@ but :math:`B_l` is itself learned, so that it comes to mirror the forward weight
 **Kolen–Pollack** (``kp``). The forward matrix :math:`W_{l+1}` and the feedback matrix
 :math:`B_l` receive the *same* local update, the outer product of the two activities they
 connect (each synapse sees the activity at both its ends), and the same weight decay
-:math:`\lambda`:
+:math:`\lambda` (applied to the mirrored pairs only, not to :math:`W_1`):
 
 .. math::
 
@@ -83,8 +83,9 @@ class KolenPollack(_LearnedFeedback):
     feedback_scale : float
         Initial :math:`B_l` drawn like FA's, times this.
     decay : float
-        Weight decay :math:`\lambda` applied to every forward matrix and every :math:`B_l`
-        (on top of the harness's ``weight_decay``); 0 leaves :math:`W - B^{\top}` constant.
+        Weight decay :math:`\lambda` applied to every :math:`B_l` and to the forward matrices it
+        mirrors, :math:`W_2 \ldots W_L` (on top of the harness's ``weight_decay``; the first
+        layer has no mirror and gets none); 0 leaves :math:`W - B^{\top}` constant.
     """
 
     decay: float = 0.01
@@ -145,7 +146,9 @@ class LearnedFeedbackLearner(NumpyLearner):
         st = self.settings
         if isinstance(self.rule, KolenPollack):
             wd = st.weight_decay + self.rule.decay
-            self.opt = SGD(net, st.lr, st.momentum, wd)
+            # the decay acts on the matrices that have a mirror (W_2..W_L) and on the mirrors, not on W_1
+            self.opt = SGD(net, st.lr, st.momentum, st.weight_decay, layers=(0,))
+            self.opt_mirrored = SGD(net, st.lr, st.momentum, wd, layers=range(1, len(net.weights)))
             # the feedback matrices, optimised exactly like the forward ones
             self._fb = SimpleNamespace(weights=self.feedback, biases=[np.zeros(0, net.dtype)] * len(self.feedback))
             self.fb_opt = SGD(self._fb, st.lr, st.momentum, wd)  # type: ignore[arg-type]
@@ -163,6 +166,7 @@ class LearnedFeedbackLearner(NumpyLearner):
         self.opt.step(g)
         H = self.net.n_hidden
         if isinstance(self.rule, KolenPollack):
+            self.opt_mirrored.step(g)
             # B_l gets the transpose of W_{l+1}'s local update: (delta_{l+1}^T h_l)^T
             self.fb_opt.step(Grads([g.dW[l + 1].T for l in range(H)], [np.zeros(0)] * H))
         else:
