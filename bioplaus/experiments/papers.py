@@ -26,6 +26,10 @@ table says which data were used. The full protocol is one command, e.g.
 ``bioplaus run models/paper_lillicrap2016.toml --set params.dataset=mnist
 --set params.epochs=100`` (MNIST is downloaded on first use, see :mod:`bioplaus.download`).
 
+The papers' numbers were transcribed from the papers (tables and text named in
+:data:`PAPERS`); they could not be checked against the PDFs on the machine this table
+was written on, which had no internet access.
+
 Where the harness's settings differ from a paper's (optimiser, learning-rate schedule,
 initialisation, Krotov & Hopfield's power-law readout loss), the harness's are used;
 they are listed in each model file.
@@ -77,7 +81,7 @@ PAPERS: dict[str, Paper] = {
         (1000,), "tanh", ("bp", "fa"),
         (PaperValue("bp", "test_error", 2.4, "Fig. 2a"),
          PaperValue("fa", "test_error", 2.1, "Fig. 2a"),
-         PaperValue("fa", "signal_angle", 90.0, "Fig. 2 and text: the FA teaching signal lies within 90° of BP's")),
+         PaperValue("fa", "signal_angle", 90.0, "main text: learning needs B e within 90° of W^T e")),
         "MNIST 60000/10000",
     ),
     "nokland2016": Paper(
@@ -102,8 +106,8 @@ PAPERS: dict[str, Paper] = {
         "krotov2019",
         "Krotov & Hopfield (2019), Unsupervised learning by competing hidden units, PNAS 116(16):7723-7731",
         (2000,), "relu", ("bp", "hebbian"),
-        (PaperValue("bp", "test_error", 1.5, "text beside Fig. 3 (backprop, same 784-2000-10 network)"),
-         PaperValue("hebbian", "test_error", 1.46, "text beside Fig. 3 (2000 hidden units, n = 4.5)")),
+        (PaperValue("bp", "test_error", 1.5, "MNIST results (backprop, same 784-2000-10 network)"),
+         PaperValue("hebbian", "test_error", 1.46, "MNIST results (2000 hidden units, n = 4.5)")),
         "MNIST 60000/10000",
         (("hebbian", (("n", 4.5),)),),
     ),
