@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..spec.credit import (ErrorDriven, ErrorTriggered, FixedFeedback, LabelInput, NormalizedLIF, RandomFeedback,
-                           RateError, SignOf, SpikingError, Transposed, error_sources)
+                           RateError, SampleRates, SignOf, SpikingError, Transposed, error_sources)
 from ..spec.neurons import RateUnit
 from .neurons import TRANSFER_EXPR, rate_input_name
 from .registry import Code, register
@@ -190,6 +190,36 @@ def build_label_input(model: LabelInput, pop, ctx):
                     namespace={"gate": fns["gate"], "label_of": label_of}, name=pop.name)
     g.target_rate = model.rate
     return g
+
+
+@register(SampleRates)
+def build_sample_rates(model: SampleRates, pop, ctx):
+    """``r = x(index(t), i)`` stored once per step (``before_groups``); ``index`` has one entry per
+    ``gcd(present, rest)`` and points at an all-zero row during rest."""
+    import math
+
+    from brian2 import NeuronGroup, TimedArray, second
+
+    dt = float(ctx.spec.dt)
+    steps = {}
+    for f in ("present", "rest"):
+        k = float(getattr(model, f)) / dt
+        if abs(k - round(k)) > 1e-6:
+            raise ConfigError(f"populations.{pop.name}.model.{f}", str(getattr(model, f)),
+                              f"a whole number of time steps dt = {ctx.spec.dt}")
+        steps[f] = int(round(k))
+    P, R = steps["present"], steps["rest"]
+    g = math.gcd(P, R) if R else P
+    n_on, per = P // g, (P + R) // g
+    n = len(model.samples)
+    idx = np.full((len(model.order) + 1, per), float(n))     # one silent window after the last
+    idx[:-1, :n_on] = model.order[:, None]
+    data = TimedArray(np.vstack([model.samples, np.zeros((1, model.samples.shape[1]))]), dt=1 * second,
+                      name=f"{pop.name}_samples")
+    index = TimedArray(idx.ravel(), dt=g * dt * second, name=f"{pop.name}_index")
+    grp = NeuronGroup(pop.size, "r : 1", name=pop.name, namespace={data.name: data, index.name: index})
+    grp.run_regularly(f"r = {data.name}({index.name}(t)*second, i)", when="before_groups", name=f"{pop.name}_present")
+    return grp
 
 
 # --------------------------------------------------------------------------- projections

@@ -238,9 +238,10 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
     ``weights[l]`` has shape ``(n_{l+1}, n_l)`` and ``biases[l]`` ``(n_{l+1},)`` as in
     :class:`~bioplaus.reference.mlp.MLP`; :func:`mlp_weights` reads them back from a result.
     """
-    from ..spec.credit import ErrorDriven, Feedback, FixedFeedback, RateError, SignOf, Transposed, UpdateSchedule
+    from ..spec.credit import (ErrorDriven, Feedback, FixedFeedback, RateError, SampleRates, SignOf, Transposed,
+                               UpdateSchedule)
     from ..spec.network import NetworkSpec, Population, Projection
-    from ..spec.neurons import RateUnit, SampleSequence
+    from ..spec.neurons import RateUnit
 
     choice("fa_rate_spec", "rule", rule, ROUTINGS)
     sizes = tuple(int(s) for s in sizes)
@@ -256,11 +257,11 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
     updates = UpdateSchedule.batches(orders, batch_size, present, rest)
     dt = updates.present if dt is None else dt
     names = _layer_names(L)
-    pops = [Population("inp", SampleSequence(x[flat], present=present, rest=rest))]
+    pops = [Population("inp", SampleRates(x, flat, present=present, rest=rest))]
     for l in range(1, L + 1):
         pops.append(Population(names[l], RateUnit(tau=None, transfer="linear" if l == L else activation), sizes[l]))
     pops += [Population("one", RateUnit(tau=None, bias=1.0), 1),
-             Population("target", SampleSequence(targets[flat], present=present, rest=rest)),
+             Population("target", SampleRates(targets, flat, present=present, rest=rest)),
              Population("err", RateError(output="out", target="target", loss=loss), sizes[-1])]
     w_rule = ErrorDriven(eta=lr, momentum=momentum, weight_decay=weight_decay, updates=updates)
     b_rule = ErrorDriven(eta=lr, momentum=momentum, weight_decay=0.0, updates=updates)

@@ -101,7 +101,7 @@ from .rules import Rule, register_rule
 
 __all__ = ["LOSSES", "RateError", "UpdateSchedule", "ErrorDriven", "Feedback", "FeedbackWeights", "FixedFeedback",
            "RandomFeedback", "Transposed", "SignOf", "check_credit", "error_sources",
-           "NormalizedLIF", "SpikingError", "LabelInput", "ErrorTriggered"]
+           "NormalizedLIF", "SpikingError", "LabelInput", "ErrorTriggered", "SampleRates"]
 
 #: losses an error population can form (as the comparison harness names them)
 LOSSES = ("mse", "cross_entropy")
@@ -238,6 +238,51 @@ class LabelInput(InputModel):
     @property
     def probeable(self) -> tuple[str, ...]:
         return ("rate",)
+
+
+@dataclass(frozen=True, eq=False)
+class SampleRates(InputModel):
+    """Rate input (or target) driven from data: window ``k`` shows ``samples[order[k]]`` for ``present``,
+    then zeros for ``rest``.
+
+    The samples are stored once and indexed per window (epochs of a large data set cost one
+    index per window, not a copy of each sample), and each unit's rate ``r`` is set once per
+    time step, before the groups are updated, so synapses read a stored value.
+    """
+
+    samples: Any = ((0.0,),)
+    order: Any = (0,)
+    present: Any = "1 ms"
+    rest: Any = "0 ms"
+
+    kind: ClassVar[str] = "rate"
+
+    def __post_init__(self):
+        n = "SampleRates"
+        x = np.array(self.samples, dtype=float)
+        if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
+            raise ConfigError(f"{n}.samples", f"array of shape {x.shape}", "a finite 2-d array (n_samples, n_units)")
+        x.setflags(write=False)
+        set_field(self, "samples", x)
+        o = np.asarray(self.order)
+        if o.ndim != 1 or o.size == 0 or (o.dtype.kind not in "iu"):
+            raise ConfigError(f"{n}.order", self.order if o.size < 8 else f"{o.size} values",
+                              "a non-empty list of integer sample indices")
+        if o.min() < 0 or o.max() >= len(x):
+            raise ConfigError(f"{n}.order", int(o.max() if o.max() >= len(x) else o.min()),
+                              f"sample indices in [0, {len(x)})")
+        o = o.astype(np.int64)
+        o.setflags(write=False)
+        set_field(self, "order", o)
+        set_field(self, "present", quantity(n, "present", self.present, _ms(), positive=True))
+        set_field(self, "rest", quantity(n, "rest", self.rest, _ms(), nonnegative=True))
+
+    def size(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def probeable(self) -> tuple[str, ...]:
+        return ("r",)
 
 
 # --------------------------------------------------------------------------- learning windows
