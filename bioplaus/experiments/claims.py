@@ -106,7 +106,7 @@ class ClaimAnyDirection(Experiment):
             summary += "**Result: the claim held** here: every rule ended within the tolerance of BP.\n"
         else:
             summary += ("**Result: the claim did not hold.** Outside the tolerance: "
-                        + ", ".join(f"{r} ({gaps[r]:+.3f})" for r in outside) + ".\n")
+                        + ", ".join(f"{r} ({gaps[r]:+.4f})" for r in outside) + ".\n")
         fig, (ax1, ax2) = _subplots(2)
         ep = np.arange(p.epochs + 1)
         for k, r in enumerate(p.rules):
