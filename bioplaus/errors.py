@@ -24,7 +24,13 @@ class BioplausError(Exception):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``."""
+    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or ``""``.
+
+    >>> did_you_mean("tripplet", ["pair", "triplet"])
+    " (did you mean 'triplet'?)"
+    >>> did_you_mean("xyz", ["pair", "triplet"])
+    ''
+    """
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -42,6 +48,14 @@ class ConfigError(BioplausError, ValueError):
         What would have been accepted.
     source : str, optional
         The file the value came from, if any.
+
+    Examples
+    --------
+    >>> err = ConfigError("Oja.eta", -1, "a positive rate in Hz", source="models/oja_pca.toml")
+    >>> str(err)
+    'models/oja_pca.toml: Oja.eta = -1: expected a positive rate in Hz'
+    >>> err.with_source("m.toml", prefix="params").key_path
+    'params.Oja.eta'
     """
 
     def __init__(self, key_path: str, value: Any, expected: str, source: str | None = None):

@@ -106,7 +106,15 @@ def is_credit_rule(name: Any) -> bool:
 
 
 def make_credit_rule(rule: "str | CreditRule", key: str = "rules", **params: Any) -> "CreditRule":
-    """Return the rule registered as ``rule`` built with ``params`` (a :class:`CreditRule` passes through)."""
+    """Return the rule registered as ``rule`` built with ``params`` (a :class:`CreditRule` passes through).
+
+    >>> make_credit_rule("dfa", feedback_scale=0.5)
+    DFA(feedback_scale=0.5)
+    >>> make_credit_rule("fa", feedback_scal=2.0)
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: FA.feedback_scal = 2.0: expected one of the parameters feedback_scale (did you mean 'feedback_scale'?)
+    """
     if isinstance(rule, CreditRule):
         return rule
     if not is_credit_rule(rule):
