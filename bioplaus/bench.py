@@ -442,7 +442,7 @@ def _networks_module(network: str):
     return importlib.import_module(f"bioplaus.networks.{mod}")
 
 
-_NEEDS = {"fa-rate": ("FARateNetwork", "fa_rate_schedule", "build_fa_rate"),
+_NEEDS = {"fa-rate": ("fa_rate_spec",),
           "stdp-classifier": ("DiehlCook", "Schedule", "build_classifier")}
 
 
@@ -558,31 +558,35 @@ def _build_case(case: _Case) -> _Built:
 
     data = load_dataset("digits", seed=case.seed)
     if case.network == "fa-rate":
+        from brian2 import defaultclock
+
+        from .build.network import build_network
+
         mod = _networks_module("fa-rate")
         hidden = max(1, case.size - 84)
-        spec = mod.FARateNetwork(sizes=(64, hidden, 10), rule="fa", lr=0.01)
         rng = np.random.default_rng(case.seed)
-        sizes = spec.sizes
+        sizes = (64, hidden, 10)
         W = [rng.standard_normal((sizes[k + 1], sizes[k])) / np.sqrt(sizes[k]) for k in range(len(sizes) - 1)]
         b = [np.zeros(s) for s in sizes[1:]]
         B = [rng.standard_normal((sizes[k], sizes[k + 1])) / np.sqrt(sizes[k + 1]) for k in range(1, len(sizes) - 1)]
         targets = np.eye(10)[data.y_train]
-        windows = max(1, int(round(case.duration / float(spec.window))) - 1)   # window 0 is a lead-in
+        windows = max(1, int(round(case.duration / 1e-3)) - 1)   # one window per 1 ms step, as before
         order = np.resize(rng.permutation(len(data.x_train)), windows)
-        schedule = mod.fa_rate_schedule(spec, [order], len(data.x_train))
-        fb = mod.build_fa_rate(spec, W, b, B, data.x_train, targets, schedule)
-        net = fb.network
-        steps = int(round(float(fb.duration) / float(spec.dt)))
-        neurons = sum(len(g) for g in fb.layers) + len(fb.err)
+        spec = mod.fa_rate_spec(sizes, W, b, B, data.x_train, targets, [order], rule="fa", lr=0.01)
+        defaultclock.dt = spec.dt
+        built = build_network(spec)
+        net = built.network
+        steps = int(round(float(spec.duration) / float(spec.dt)))
+        neurons = sum(p.size for p in spec.populations)
 
         def count() -> dict[str, Any]:
             syn = [s for s in net.objects if isinstance(s, Synapses)]
             n_syn = int(sum(len(np.asarray(s.i[:])) for s in syn))
-            w = np.concatenate([np.asarray(s.w[:]) for s in fb.forward])
+            w = np.concatenate([np.asarray(built.synapses[f"W{l}"].w[:]) for l in (1, 2)])
             return {"spikes": 0, "spike_digest": _digest([np.round(w * 1e6).astype(np.int64)]),
                     "events": n_syn * steps, "synapses": n_syn}
 
-        return _Built(net, float(fb.duration), neurons, count,
+        return _Built(net, float(spec.duration), neurons, count,
                       notes=["events = synapse evaluations (rate network: every synapse every step)"])
 
     mod = _networks_module("stdp-classifier")
