@@ -113,7 +113,7 @@ def export_nwb(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
         Replace an existing file (otherwise refused with a :class:`ConfigError`).
     """
     try:
-        from hdmf.common import DynamicTable, VectorData
+        from hdmf.common import DynamicTable, ElementIdentifiers, VectorData
         from pynwb import NWBHDF5IO, NWBFile, TimeSeries
         from pynwb.core import ScratchData
     except ImportError as exc:
@@ -142,12 +142,31 @@ def export_nwb(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
                   session_start_time=started, source_script="bioplaus", source_script_file_name="bioplaus",
                   notes=json.dumps({"config": res.config, "provenance": prov}, default=str)[:100000])
     lay = nwb_layout(arrays)
-    if lay["units"]:
-        nwb.add_unit_column(name="population", description="bioplaus population (spike monitor) name")
-        nwb.add_unit_column(name="neuron", description="index of the neuron in its population")
+    if lay["units"]:  # the units table built from whole arrays (add_unit row by row is slow for 10^4 neurons)
+        from hdmf.common import VectorIndex
+        from pynwb.misc import Units
+
+        times, ends, pops, neurons = [], [], [], []
+        n_spikes = 0
         for pop, (t, i) in lay["units"].items():
-            for n in np.unique(i):
-                nwb.add_unit(spike_times=np.sort(t[i == n]), population=pop, neuron=int(n))
+            order = np.lexsort((t, i))
+            t, i = t[order], i[order]
+            cut = np.flatnonzero(np.diff(i)) + 1
+            for n, chunk in zip(i[np.r_[0, cut]] if i.size else [], np.split(t, cut)):
+                times.append(chunk)
+                n_spikes += chunk.size
+                ends.append(n_spikes)
+                pops.append(pop)
+                neurons.append(int(n))
+        st = VectorData(name="spike_times", data=np.concatenate(times) if times else np.zeros(0),
+                        description="spike times (s)")
+        nwb.units = Units(name="units", description="neurons of the monitored populations that fired",
+                          id=ElementIdentifiers(name="id", data=np.arange(len(ends))), columns=[
+                              st, VectorIndex(name="spike_times_index", data=np.array(ends), target=st),
+                              VectorData(name="population", data=pops,
+                                         description="bioplaus population (spike monitor) name"),
+                              VectorData(name="neuron", data=np.array(neurons),
+                                         description="index of the neuron in its population")])
     for key, (t, data) in lay["series"].items():
         var = key.rsplit(".", 1)[-1]
         nwb.add_acquisition(TimeSeries(name=_nwb_name(key), data=data, timestamps=t,
@@ -156,7 +175,8 @@ def export_nwb(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
     if lay["synapses"]:
         mod = nwb.create_processing_module("synapses", "final synaptic weights per projection")
         for proj, (i, j, w) in lay["synapses"].items():
-            mod.add(DynamicTable(name=_nwb_name(proj), description=f"synapses of projection {proj!r}", columns=[
+            mod.add(DynamicTable(name=_nwb_name(proj), description=f"synapses of projection {proj!r}",
+                                 id=ElementIdentifiers(name="id", data=np.arange(w.size)), columns=[
                 VectorData(name="pre", data=i, description="presynaptic neuron index"),
                 VectorData(name="post", data=j, description="postsynaptic neuron index"),
                 VectorData(name="weight", data=w, description="final weight w")]))
