@@ -207,6 +207,43 @@ def figure_raster(groups: list[tuple[str, np.ndarray, np.ndarray, int]], t0: flo
 _NET_FIELDS = tuple(f.name for f in dataclasses.fields(DiehlCook))
 
 
+def network_params(cls, data: dict[str, Any], spec_cls: type, source: str | None = None, prefix: str = "params"):
+    """``cls.from_mapping`` for experiment parameters that hold a network spec in ``network``.
+
+    Model files may give the spec's fields flat (``n_exc = 200`` in ``[params]``, as before) or
+    as a ``[params.network]`` table (as a resolved configuration writes them); either way they
+    become one ``spec_cls`` object, and its errors name ``params.<field>``.
+    """
+    from ..errors import did_you_mean
+
+    data = dict(data)
+    fields = {f.name for f in dataclasses.fields(spec_cls)}
+    names = ({f.name for f in dataclasses.fields(cls)} | fields) - {"network"}
+    for key in data:
+        if key not in names and key != "network":
+            raise ConfigError(f"{prefix}.{key}", data[key], f"a parameter of {cls.__qualname__.split('.')[0]} or "
+                              f"its {spec_cls.__name__} network: " + ", ".join(sorted(names))
+                              + did_you_mean(key, names), source=source)
+    net = data.pop("network", None)
+    if net is not None and not isinstance(net, (dict, spec_cls)):
+        raise ConfigError(f"{prefix}.network", net, f"a table of {spec_cls.__name__} parameters", source=source)
+    net = dict(net) if isinstance(net, dict) else ({} if net is None else net)
+    if isinstance(net, dict):
+        net.pop("type", None)
+        for key in [k for k in data if k in fields]:
+            net[key] = data.pop(key)
+        unknown = [k for k in net if k not in fields]
+        if unknown:
+            raise ConfigError(f"{prefix}.{unknown[0]}", net[unknown[0]], f"a parameter of {spec_cls.__name__}: "
+                              + ", ".join(sorted(fields)) + did_you_mean(unknown[0], fields), source=source)
+        try:
+            net = spec_cls(**net)
+        except ConfigError as exc:
+            raise ConfigError(f"{prefix}.{exc.key_path.split('.', 1)[-1]}", exc.value, exc.expected,
+                              source=source) from None
+    return super(cls, cls).from_mapping({**data, "network": net}, source, prefix)
+
+
 @register_experiment("stdp_classifier")
 class STDPClassifierExperiment(Experiment):
     """Unsupervised STDP + lateral inhibition + adaptive thresholds; neurons labelled after training."""
@@ -214,8 +251,9 @@ class STDPClassifierExperiment(Experiment):
     description = "unsupervised STDP classifier (Diehl & Cook 2015): whole training loop in one simulation run"
 
     @dataclass(frozen=True, eq=False)
-    class Params(ExperimentParams, DiehlCook):
-        """Network fields as :class:`~bioplaus.networks.stdp_classifier.DiehlCook`, plus:
+    class Params(ExperimentParams):
+        """The network, a :class:`~bioplaus.networks.stdp_classifier.DiehlCook` (its fields may be
+        given flat in ``[params]``), plus:
 
         dataset : ``digits`` (shipped) or ``mnist`` / ``fashion-mnist`` (with ``data_dir``);
         n_train / n_test : stratified random subsets (unset = all); validation_fraction : share of
@@ -223,6 +261,7 @@ class STDPClassifierExperiment(Experiment):
         the running training accuracy; raster_samples : test samples shown in the raster figure.
         """
 
+        network: DiehlCook = dataclasses.field(default_factory=DiehlCook)
         dataset: str = "digits"
         n_train: Any = None
         n_test: Any = None
@@ -230,18 +269,16 @@ class STDPClassifierExperiment(Experiment):
         curve_block: int = 100
         raster_samples: int = 6
 
+        @classmethod
+        def from_mapping(cls, data: dict[str, Any], source: str | None = None, prefix: str = "params"):
+            return network_params(cls, data, DiehlCook, source, prefix)
+
         def __post_init__(self):
-            try:
-                DiehlCook.__post_init__(self)
-            except ConfigError as exc:
-                field = exc.key_path.split(".", 1)[-1]
-                raise ConfigError(f"params.{field}", exc.value, exc.expected) from None
+            if not isinstance(self.network, DiehlCook):
+                raise ConfigError("params.network", self.network, "a DiehlCook network")
             check_split_params(self)
             set_field(self, "curve_block", integer("params", "curve_block", self.curve_block, minimum=2))
             set_field(self, "raster_samples", integer("params", "raster_samples", self.raster_samples, minimum=0))
-
-        def network(self) -> DiehlCook:
-            return DiehlCook(**{f: getattr(self, f) for f in _NET_FIELDS})
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..networks.stdp_classifier import (assign_labels, classifier_schedule, predict, run_classifier,
@@ -251,7 +288,7 @@ class STDPClassifierExperiment(Experiment):
         data_ss, order_ss, net_ss = ss.spawn(3)
         data, samples, labels, tr, va, te, shape = load_split(p, ctx, np.random.default_rng(data_ss))
         K = data.n_classes
-        cfg = p.network()
+        cfg = p.network
         evaluate = {"val": va, "test": te} if len(va) else {"test": te}
         sch = classifier_schedule(samples, labels, tr, cfg.epochs, evaluate, np.random.default_rng(order_ss))
         window = float(cfg.window)

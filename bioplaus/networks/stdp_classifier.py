@@ -6,13 +6,22 @@ Network
 threshold) --one-to-one--> ``inh`` --all-but-self--> ``exc`` (lateral inhibition, a soft
 winner-take-all).
 
+The network is a recipe: :func:`classifier_spec` returns a
+:class:`~bioplaus.spec.network.NetworkSpec` of ordinary pieces (a
+:class:`~bioplaus.spec.protocol.ProtocolInput` population, LIF populations with an
+:class:`~bioplaus.spec.neurons.AdaptiveThreshold`, a plastic projection with a tracked
+:class:`~bioplaus.spec.rules.WeightNormalization`, lateral inhibition through the ``inh``
+population, a :class:`~bioplaus.spec.protocol.SpikeCountReadout`), built by
+:func:`bioplaus.build.network.build_network` and run by :func:`bioplaus.simulate.simulate`.
+Nothing here talks to Brian2.
+
 Every sample is shown for ``present`` at ``pixel * max_rate``, then ``rest`` of silence.
 The whole schedule (training epochs, then a pass over the training samples with
-plasticity off for label assignment, then the evaluation sets) is one
-:class:`~brian2.TimedArray`; a second ``TimedArray`` switches a shared ``plastic`` flag
-of ``exc`` at window boundaries. Normalisation runs as a ``run_regularly`` at the start
-of every window. So the whole experiment is **one** ``Network.run`` and, on ``cpp``,
-one compiled binary: no Python runs between samples.
+plasticity off for label assignment, then the evaluation sets) is the network's
+:class:`~bioplaus.spec.protocol.Protocol`: its learning factors gate plasticity and the
+adaptive threshold window by window, and normalisation runs at the start of every window.
+So the whole experiment is **one** run and, on ``cpp``, one compiled binary: no Python
+runs between samples.
 
 Plasticity (the rule of Diehl & Cook's published code, ``rule="triplet"``), with nearest-spike
 traces (reset to 1 at a spike) :math:`x_{pre}` (:math:`\tau_{pre}`), :math:`o_1` (:math:`\tau_{post}`),
@@ -55,7 +64,7 @@ from ..errors import ConfigError
 from ..readout import assign_labels, predict, running_accuracy, window_counts
 from ..spec.network import Monitor, NetworkSpec, Population, Projection
 from ..spec.neurons import AdaptiveThreshold, LIF, PoissonInput
-from ..spec.params import Spec, choice, integer, number, quantity, set_field
+from ..spec.params import Spec, check_params, number, param, set_field
 from ..spec.protocol import Phase, Protocol, ProtocolInput, SpikeCountReadout
 from ..spec.rules import NearestSTDP, PairSTDP, TripletSTDP, WeightNormalization
 
@@ -89,41 +98,30 @@ class DiehlCook(Spec):
     runs away for ``n_exc`` of a few hundred.
     """
 
-    n_exc: int = 200
-    max_rate: Any = "127.5 Hz"
-    present: Any = "350 ms"
-    rest: Any = "150 ms"
-    dt: Any = "0.5 ms"
-    epochs: int = 4
-    rule: str = "triplet"
-    nu_pre: Any = 1e-4
-    nu_post: Any = 0.1
-    tau_pre: Any = "20 ms"
-    tau_post: Any = "20 ms"
-    tau_post2: Any = "40 ms"
-    w_max: Any = 1.0
+    n_exc: int = param(200, integer=True, minimum=1)
+    max_rate: Any = param("127.5 Hz", unit=Hz, positive=True)
+    present: Any = param("350 ms", unit=ms, positive=True)
+    rest: Any = param("150 ms", unit=ms, nonnegative=True)
+    dt: Any = param("0.5 ms", unit=ms, positive=True)
+    epochs: int = param(4, integer=True, minimum=1)
+    rule: str = param("triplet", choices=RULES)
+    nu_pre: Any = param(1e-4, nonnegative=True)
+    nu_post: Any = param(0.1, nonnegative=True)
+    tau_pre: Any = param("20 ms", unit=ms, positive=True)
+    tau_post: Any = param("20 ms", unit=ms, positive=True)
+    tau_post2: Any = param("40 ms", unit=ms, positive=True)
+    w_max: Any = param(1.0, positive=True)
     w_init: Any = (0.003, 0.303)
-    norm_total: Any = 17.0
-    theta_plus: Any = "0.05 mV"
-    tau_theta: Any = "1e7 ms"
-    input_weight: Any = "1 nS"
-    w_ei: Any = "10.4 nS"
-    w_ie: Any = "17 nS"
+    norm_total: Any = param(17.0, positive=True)
+    theta_plus: Any = param("0.05 mV", unit=mV, nonnegative=True)
+    tau_theta: Any = param("1e7 ms", unit=ms, positive=True)
+    input_weight: Any = param("1 nS", unit=nS, nonnegative=True)
+    w_ei: Any = param("10.4 nS", unit=nS, nonnegative=True)
+    w_ie: Any = param("17 nS", unit=nS, nonnegative=True)
 
     def __post_init__(self):
+        check_params(self, "DiehlCook")
         o = "DiehlCook"
-        set_field(self, "n_exc", integer(o, "n_exc", self.n_exc, minimum=1))
-        set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-        set_field(self, "max_rate", quantity(o, "max_rate", self.max_rate, Hz, positive=True))
-        set_field(self, "present", quantity(o, "present", self.present, ms, positive=True))
-        set_field(self, "rest", quantity(o, "rest", self.rest, ms, nonnegative=True))
-        set_field(self, "dt", quantity(o, "dt", self.dt, ms, positive=True))
-        set_field(self, "rule", choice(o, "rule", self.rule, RULES))
-        for f in ("nu_pre", "nu_post"):
-            set_field(self, f, number(o, f, getattr(self, f), nonnegative=True))
-        for f in ("tau_pre", "tau_post", "tau_post2", "tau_theta"):
-            set_field(self, f, quantity(o, f, getattr(self, f), ms, positive=True))
-        set_field(self, "w_max", number(o, "w_max", self.w_max, positive=True))
         w = self.w_init
         if not (isinstance(w, (tuple, list)) and len(w) == 2):
             raise ConfigError(f"{o}.w_init", w, "[low, high] of the uniform initial weights")
@@ -131,10 +129,6 @@ class DiehlCook(Spec):
         if hi < lo or hi > self.w_max:
             raise ConfigError(f"{o}.w_init", list(w), f"[low, high] with 0 <= low <= high <= w_max = {self.w_max}")
         set_field(self, "w_init", (lo, hi))
-        set_field(self, "norm_total", number(o, "norm_total", self.norm_total, positive=True))
-        set_field(self, "theta_plus", quantity(o, "theta_plus", self.theta_plus, mV, nonnegative=True))
-        for f in ("input_weight", "w_ei", "w_ie"):
-            set_field(self, f, quantity(o, f, getattr(self, f), nS, nonnegative=True))
         for f in ("present", "rest"):
             ticks = float(getattr(self, f) / self.dt)
             if abs(ticks - round(ticks)) > 1e-6:

@@ -14,7 +14,7 @@ import numpy as np
 from brian2 import Hz, amp, ms, mV, nA, nS, pF, second, siemens, volt
 
 from ..errors import ConfigError, did_you_mean
-from .params import Spec, choice, number, quantity, set_field
+from .params import Spec, check_params, choice, number, param, quantity, set_field
 
 __all__ = [
     "NeuronModel", "InputModel", "AdaptiveThreshold", "LIF", "AdEx", "Izhikevich", "RateUnit",
@@ -66,20 +66,12 @@ class AdaptiveThreshold(Spec):
     :math:`\tau_\theta \dot\theta = -\theta`.
     """
 
-    theta_plus: Any = "0.05 mV"
-    tau_theta: Any = "1e7 ms"
-
-    def __post_init__(self):
-        set_field(self, "theta_plus", quantity("AdaptiveThreshold", "theta_plus", self.theta_plus, mV, nonnegative=True))
-        set_field(self, "tau_theta", quantity("AdaptiveThreshold", "tau_theta", self.tau_theta, ms, positive=True))
+    theta_plus: Any = param("0.05 mV", unit=mV, nonnegative=True)
+    tau_theta: Any = param("1e7 ms", unit=ms, positive=True)
 
 
 def _check_synapses(obj, name: str) -> None:
-    set_field(obj, "synapse", choice(name, "synapse", obj.synapse, SYNAPSE_TYPES))
-    set_field(obj, "tau_e", quantity(name, "tau_e", obj.tau_e, ms, positive=True))
-    set_field(obj, "tau_i", quantity(name, "tau_i", obj.tau_i, ms, positive=True))
-    set_field(obj, "E_e", quantity(name, "E_e", obj.E_e, mV))
-    set_field(obj, "E_i", quantity(name, "E_i", obj.E_i, mV))
+    check_params(obj, name)   # every field declared with param()
     if obj.adaptation is not None and not isinstance(obj.adaptation, AdaptiveThreshold):
         raise ConfigError(f"{name}.adaptation", obj.adaptation, "an AdaptiveThreshold or None")
 
@@ -98,30 +90,23 @@ class LIF(NeuronModel):
     for ``t_ref``.
     """
 
-    C_m: Any = "200 pF"
-    g_L: Any = "10 nS"
-    E_L: Any = "-70 mV"
-    V_th: Any = "-50 mV"
-    V_reset: Any = "-60 mV"
-    t_ref: Any = "2 ms"
-    synapse: str = "current"
-    tau_e: Any = "5 ms"
-    tau_i: Any = "10 ms"
-    E_e: Any = "0 mV"
-    E_i: Any = "-80 mV"
-    I_ext: Any = "0 nA"
+    C_m: Any = param("200 pF", unit=pF, positive=True)
+    g_L: Any = param("10 nS", unit=nS, positive=True)
+    E_L: Any = param("-70 mV", unit=mV)
+    V_th: Any = param("-50 mV", unit=mV)
+    V_reset: Any = param("-60 mV", unit=mV)
+    t_ref: Any = param("2 ms", unit=ms, nonnegative=True)
+    synapse: str = param("current", choices=SYNAPSE_TYPES)
+    tau_e: Any = param("5 ms", unit=ms, positive=True)
+    tau_i: Any = param("10 ms", unit=ms, positive=True)
+    E_e: Any = param("0 mV", unit=mV)
+    E_i: Any = param("-80 mV", unit=mV)
+    I_ext: Any = param("0 nA", unit=nA)
     adaptation: AdaptiveThreshold | None = None
     _probeable: ClassVar[tuple[str, ...]] = ("v", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
         n = "LIF"
-        set_field(self, "C_m", quantity(n, "C_m", self.C_m, pF, positive=True))
-        set_field(self, "g_L", quantity(n, "g_L", self.g_L, nS, positive=True))
-        set_field(self, "E_L", quantity(n, "E_L", self.E_L, mV))
-        set_field(self, "V_th", quantity(n, "V_th", self.V_th, mV))
-        set_field(self, "V_reset", quantity(n, "V_reset", self.V_reset, mV))
-        set_field(self, "t_ref", quantity(n, "t_ref", self.t_ref, ms, nonnegative=True))
-        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, nA))
         _check_synapses(self, n)
         if not self.V_reset < self.V_th:
             raise ConfigError("LIF.V_reset", self.V_reset, f"a value below V_th = {self.V_th}")
@@ -154,40 +139,28 @@ class AdEx(NeuronModel):
     Spike when :math:`V > V_{peak}`; then :math:`V \leftarrow V_{reset}`, :math:`w_a \leftarrow w_a + b`.
     """
 
-    C_m: Any = "281 pF"
-    g_L: Any = "30 nS"
-    E_L: Any = "-70.6 mV"
-    V_T: Any = "-50.4 mV"
-    Delta_T: Any = "2 mV"
-    tau_w: Any = "144 ms"
-    a: Any = "4 nS"
-    b: Any = "0.0805 nA"
-    V_reset: Any = "-70.6 mV"
-    V_peak: Any = "-40.4 mV"
-    t_ref: Any = "0 ms"
-    synapse: str = "current"
-    tau_e: Any = "5 ms"
-    tau_i: Any = "10 ms"
-    E_e: Any = "0 mV"
-    E_i: Any = "-80 mV"
-    I_ext: Any = "0 nA"
+    C_m: Any = param("281 pF", unit=pF, positive=True)
+    g_L: Any = param("30 nS", unit=nS, positive=True)
+    E_L: Any = param("-70.6 mV", unit=mV)
+    V_T: Any = param("-50.4 mV", unit=mV)
+    Delta_T: Any = param("2 mV", unit=mV, positive=True)
+    tau_w: Any = param("144 ms", unit=ms, positive=True)
+    a: Any = param("4 nS", unit=nS)
+    b: Any = param("0.0805 nA", unit=nA)
+    V_reset: Any = param("-70.6 mV", unit=mV)
+    V_peak: Any = param("-40.4 mV", unit=mV)
+    t_ref: Any = param("0 ms", unit=ms, nonnegative=True)
+    synapse: str = param("current", choices=SYNAPSE_TYPES)
+    tau_e: Any = param("5 ms", unit=ms, positive=True)
+    tau_i: Any = param("10 ms", unit=ms, positive=True)
+    E_e: Any = param("0 mV", unit=mV)
+    E_i: Any = param("-80 mV", unit=mV)
+    I_ext: Any = param("0 nA", unit=nA)
     adaptation: AdaptiveThreshold | None = None
     _probeable: ClassVar[tuple[str, ...]] = ("v", "w_a", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
         n = "AdEx"
-        set_field(self, "C_m", quantity(n, "C_m", self.C_m, pF, positive=True))
-        set_field(self, "g_L", quantity(n, "g_L", self.g_L, nS, positive=True))
-        set_field(self, "E_L", quantity(n, "E_L", self.E_L, mV))
-        set_field(self, "V_T", quantity(n, "V_T", self.V_T, mV))
-        set_field(self, "Delta_T", quantity(n, "Delta_T", self.Delta_T, mV, positive=True))
-        set_field(self, "tau_w", quantity(n, "tau_w", self.tau_w, ms, positive=True))
-        set_field(self, "a", quantity(n, "a", self.a, nS))
-        set_field(self, "b", quantity(n, "b", self.b, nA))
-        set_field(self, "V_reset", quantity(n, "V_reset", self.V_reset, mV))
-        set_field(self, "V_peak", quantity(n, "V_peak", self.V_peak, mV))
-        set_field(self, "t_ref", quantity(n, "t_ref", self.t_ref, ms, nonnegative=True))
-        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, nA))
         _check_synapses(self, n)
         if not self.V_peak > self.V_T:
             raise ConfigError("AdEx.V_peak", self.V_peak, f"a value above V_T = {self.V_T}")
@@ -229,28 +202,22 @@ class Izhikevich(NeuronModel):
     respond to ``I_ext = "10 mV/ms"`` as in Izhikevich (2003), Fig. 2.
     """
 
-    a: Any = 0.02
-    b: Any = 0.2
-    c: Any = "-65 mV"
-    d: Any = "8 mV"
-    v_peak: Any = "30 mV"
-    tau_e: Any = "5 ms"
-    tau_i: Any = "10 ms"
-    I_ext: Any = "0 mV/ms"
-    synapse: str = "current"
-    E_e: Any = "0 mV"
-    E_i: Any = "-80 mV"
+    a: Any = param(0.02, positive=True)
+    b: Any = param(0.2)
+    c: Any = param("-65 mV", unit=mV)
+    d: Any = param("8 mV", unit=mV)
+    v_peak: Any = param("30 mV", unit=mV)
+    tau_e: Any = param("5 ms", unit=ms, positive=True)
+    tau_i: Any = param("10 ms", unit=ms, positive=True)
+    I_ext: Any = param("0 mV/ms", unit=mV / ms)
+    synapse: str = param("current", choices=SYNAPSE_TYPES)
+    E_e: Any = param("0 mV", unit=mV)
+    E_i: Any = param("-80 mV", unit=mV)
     adaptation: AdaptiveThreshold | None = None
     _probeable: ClassVar[tuple[str, ...]] = ("v", "u", "g_e", "g_i", "I_ext")
 
     def __post_init__(self):
         n = "Izhikevich"
-        set_field(self, "a", number(n, "a", self.a, positive=True))
-        set_field(self, "b", number(n, "b", self.b))
-        set_field(self, "c", quantity(n, "c", self.c, mV))
-        set_field(self, "d", quantity(n, "d", self.d, mV))
-        set_field(self, "v_peak", quantity(n, "v_peak", self.v_peak, mV))
-        set_field(self, "I_ext", quantity(n, "I_ext", self.I_ext, mV / ms))
         if self.synapse != "current":
             raise ConfigError("Izhikevich.synapse", self.synapse, "'current' (the model has no reversal potentials)")
         _check_synapses(self, n)
@@ -293,19 +260,14 @@ class RateUnit(NeuronModel):
 
     kind: ClassVar[str] = "rate"
     _probeable: ClassVar[tuple[str, ...]] = ("r", "u_in", "I_ext")
-    tau: Any = "10 ms"
-    transfer: str = "linear"
-    gain: Any = 1.0
-    bias: Any = 0.0
-    I_ext: Any = 0.0
+    tau: Any = param("10 ms", unit=ms, positive=True, allow_none=True)
+    transfer: str = param("linear", choices=TRANSFER_FUNCTIONS)
+    gain: Any = param(1.0)
+    bias: Any = param(0.0)
+    I_ext: Any = param(0.0)
 
     def __post_init__(self):
-        n = "RateUnit"
-        set_field(self, "tau", quantity(n, "tau", self.tau, ms, positive=True, allow_none=True))
-        set_field(self, "transfer", choice(n, "transfer", self.transfer, TRANSFER_FUNCTIONS))
-        set_field(self, "gain", number(n, "gain", self.gain))
-        set_field(self, "bias", number(n, "bias", self.bias))
-        set_field(self, "I_ext", number(n, "I_ext", self.I_ext))
+        check_params(self, "RateUnit")
 
     def receptor_unit(self):
         return None

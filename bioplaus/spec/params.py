@@ -1,9 +1,19 @@
 """Validated parameter values with physical units.
 
-Spec objects are frozen dataclasses; their ``__post_init__`` calls
-:func:`quantity` / :func:`number` for every field, which normalise the value
-(a Brian2 quantity, or a string such as ``"20 ms"`` from a model file) and raise
-:class:`~bioplaus.errors.ConfigError` naming ``Owner.field`` and the bad value.
+Spec objects are frozen dataclasses. Each parameter is declared once, with its unit,
+bounds and default, by :func:`param` (in the spirit of Nengo's ``NumberParam``)::
+
+    @dataclass(frozen=True)
+    class AdaptiveThreshold(Spec):
+        theta_plus: Any = param("0.05 mV", unit=mV, nonnegative=True)
+        tau_theta: Any = param("1e7 ms", unit=ms, positive=True)
+
+:meth:`Spec.__post_init__` then normalises every declared field through :func:`quantity`,
+:func:`number`, :func:`integer`, :func:`choice` or a boolean check (a Brian2 quantity, or a
+string such as ``"20 ms"`` from a model file) and raises
+:class:`~bioplaus.errors.ConfigError` naming ``Owner.field``, the bad value and what was
+expected. A class with checks across fields overrides ``__post_init__`` and calls
+``super().__post_init__()`` first.
 
 Strings are parsed, never evaluated: ``"<number> <unit>"`` where ``<unit>`` is a
 name from :mod:`brian2.units` (``ms``, ``mV``, ``nS``, ``Hz``, ``pA``, ``pF``...),
@@ -22,7 +32,8 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimension
 
 from ..errors import ConfigError
 
-__all__ = ["quantity", "number", "integer", "choice", "parse_quantity", "unit_name", "set_field", "Spec"]
+__all__ = ["quantity", "number", "integer", "choice", "parse_quantity", "unit_name", "set_field", "Spec", "param",
+           "Param", "check_params"]
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QTY_RE = re.compile(rf"^\s*({_NUM})\s*\*?\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*[*/]\s*[A-Za-z_][A-Za-z0-9_]*(?:\*\*\d+)?)*)?\s*$")
@@ -177,8 +188,91 @@ def set_field(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """How one field is validated (see :func:`param`)."""
+
+    kind: str                       # "quantity", "number", "integer", "choice", "bool"
+    unit: Any = None
+    positive: bool = False
+    nonnegative: bool = False
+    low: float | None = None
+    high: float | None = None
+    minimum: int | None = None
+    options: tuple = ()
+    allow_none: bool = False
+
+    def check(self, owner: str, name: str, value: Any) -> Any:
+        """The normalised ``value``, or :class:`~bioplaus.errors.ConfigError` naming ``owner.name``."""
+        if self.kind == "quantity":
+            return quantity(owner, name, value, self.unit, positive=self.positive, nonnegative=self.nonnegative,
+                            allow_none=self.allow_none)
+        if value is None and self.allow_none:
+            return None
+        if self.kind == "number":
+            return number(owner, name, value, positive=self.positive, nonnegative=self.nonnegative, low=self.low,
+                          high=self.high)
+        if self.kind == "integer":
+            return integer(owner, name, value, minimum=self.minimum)
+        if self.kind == "choice":
+            return choice(owner, name, value, self.options)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{owner}.{name}", value, "true or false")
+        return value
+
+
+def param(default: Any = dataclasses.MISSING, *, unit: Any = None, positive: bool = False,
+          nonnegative: bool = False, low: float | None = None, high: float | None = None,
+          integer: bool = False, minimum: int | None = None, choices: tuple | None = None,
+          boolean: bool = False, allow_none: bool = False, doc: str = "") -> Any:
+    """A validated dataclass field, declared once: default, unit and bounds.
+
+    ``unit`` (a Brian2 unit: ``ms``, ``mV``, ``Hz``...) makes a quantity field (plain numbers
+    are refused, strings such as ``"20 ms"`` parsed); without it the field is a dimensionless
+    number (``positive``, ``nonnegative``, inclusive ``low``/``high``), an ``integer``
+    (``minimum``), one of ``choices``, or a ``boolean``. :meth:`Spec.__post_init__` applies it.
+
+    >>> from dataclasses import dataclass
+    >>> from brian2 import ms
+    >>> @dataclass(frozen=True)
+    ... class Decay(Spec):
+    ...     tau: Any = param("20 ms", unit=ms, positive=True)
+    ...     n: int = param(3, integer=True, minimum=1)
+    >>> Decay(tau="5 ms").tau
+    5. * msecond
+    >>> Decay(tau=5)
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: Decay.tau = 5: expected a quantity in ms, e.g. '10 ms' (got no unit)
+    """
+    if unit is not None:
+        kind = "quantity"
+    elif integer:
+        kind = "integer"
+    elif choices is not None:
+        kind = "choice"
+    elif boolean:
+        kind = "bool"
+    else:
+        kind = "number"
+    spec = Param(kind, unit, positive, nonnegative, low, high, minimum, tuple(choices or ()), allow_none)
+    return dataclasses.field(default=default, metadata={"param": spec, "doc": doc})
+
+
+def check_params(obj: Any, owner: str | None = None) -> None:
+    """Validate and normalise every :func:`param` field of the dataclass ``obj`` in place."""
+    owner = owner or getattr(obj, "_owner", None) or type(obj).__name__
+    for f in dataclasses.fields(obj):
+        p = f.metadata.get("param")
+        if p is not None:
+            set_field(obj, f.name, p.check(owner, f.name, getattr(obj, f.name)))
+
+
 class Spec:
-    """Mixin for frozen spec dataclasses: ``replace`` and plain-value export."""
+    """Mixin for frozen spec dataclasses: validation of :func:`param` fields, ``replace``, plain-value export."""
+
+    def __post_init__(self):
+        check_params(self)
 
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)

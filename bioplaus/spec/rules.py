@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from brian2 import Hz, ms
 
 from ..errors import ConfigError, did_you_mean
-from .params import Spec, choice, number, quantity, set_field
+from .params import Spec, check_params, param
 
 __all__ = [
     "Rule", "Static", "Hebb", "Oja", "BCM", "PairSTDP", "NearestSTDP", "TripletSTDP", "RewardSTDP",
@@ -88,8 +88,8 @@ class Rule(Spec):
 
 
 def _bounds(obj, owner: str) -> None:
-    set_field(obj, "w_min", number(owner, "w_min", obj.w_min))
-    set_field(obj, "w_max", number(owner, "w_max", obj.w_max))
+    """Declared fields validated (:func:`~bioplaus.spec.params.param`), then ``w_min < w_max``."""
+    check_params(obj, owner)
     if not obj.w_max > obj.w_min:
         raise ConfigError(f"{owner}.w_max", obj.w_max, f"a value above w_min = {obj.w_min}")
 
@@ -116,17 +116,13 @@ class Hebb(Rule):
     """
 
     kind: ClassVar[str] = "rate"
-    eta: Any = "1 Hz"
-    decay: Any = "0 Hz"
-    w_min: Any = -1e9
-    w_max: Any = 1e9
-    update_interval: Any = None
+    eta: Any = param("1 Hz", unit=Hz, nonnegative=True)
+    decay: Any = param("0 Hz", unit=Hz, nonnegative=True)
+    w_min: Any = param(-1e9)
+    w_max: Any = param(1e9)
+    update_interval: Any = param(None, unit=ms, positive=True, allow_none=True)
 
     def __post_init__(self):
-        set_field(self, "eta", quantity("Hebb", "eta", self.eta, Hz, nonnegative=True))
-        set_field(self, "decay", quantity("Hebb", "decay", self.decay, Hz, nonnegative=True))
-        set_field(self, "update_interval", quantity("Hebb", "update_interval", self.update_interval, ms,
-                                                    positive=True, allow_none=True))
         _bounds(self, "Hebb")
 
 
@@ -142,13 +138,8 @@ class Oja(Rule):
     """
 
     kind: ClassVar[str] = "rate"
-    eta: Any = "1 Hz"
-    update_interval: Any = None
-
-    def __post_init__(self):
-        set_field(self, "eta", quantity("Oja", "eta", self.eta, Hz, positive=True))
-        set_field(self, "update_interval", quantity("Oja", "update_interval", self.update_interval, ms,
-                                                    positive=True, allow_none=True))
+    eta: Any = param("1 Hz", unit=Hz, positive=True)
+    update_interval: Any = param(None, unit=ms, positive=True, allow_none=True)
 
 
 @register_rule("bcm")
@@ -166,32 +157,21 @@ class BCM(Rule):
 
     kind: ClassVar[str] = "rate"
     probeable: ClassVar[tuple[str, ...]] = ("w",)
-    eta: Any = "1 Hz"
-    tau_theta: Any = "100 ms"
-    y0: Any = 1.0
-    theta_init: Any = 0.0
-    w_min: Any = 0.0
-    w_max: Any = 1e9
-    update_interval: Any = None
+    eta: Any = param("1 Hz", unit=Hz, positive=True)
+    tau_theta: Any = param("100 ms", unit=ms, positive=True)
+    y0: Any = param(1.0, positive=True)
+    theta_init: Any = param(0.0, nonnegative=True)
+    w_min: Any = param(0.0)
+    w_max: Any = param(1e9)
+    update_interval: Any = param(None, unit=ms, positive=True, allow_none=True)
 
     def __post_init__(self):
-        set_field(self, "eta", quantity("BCM", "eta", self.eta, Hz, positive=True))
-        set_field(self, "tau_theta", quantity("BCM", "tau_theta", self.tau_theta, ms, positive=True))
-        set_field(self, "y0", number("BCM", "y0", self.y0, positive=True))
-        set_field(self, "theta_init", number("BCM", "theta_init", self.theta_init, nonnegative=True))
-        set_field(self, "update_interval", quantity("BCM", "update_interval", self.update_interval, ms,
-                                                    positive=True, allow_none=True))
         _bounds(self, "BCM")
 
 
 # --------------------------------------------------------------------------- spike rules
 
 def _stdp_common(obj, owner: str) -> None:
-    set_field(obj, "A_plus", number(owner, "A_plus", obj.A_plus, nonnegative=True))
-    set_field(obj, "A_minus", number(owner, "A_minus", obj.A_minus, nonnegative=True))
-    set_field(obj, "tau_plus", quantity(owner, "tau_plus", obj.tau_plus, ms, positive=True))
-    set_field(obj, "tau_minus", quantity(owner, "tau_minus", obj.tau_minus, ms, positive=True))
-    set_field(obj, "bounds", choice(owner, "bounds", obj.bounds, ("hard", "soft")))
     _bounds(obj, owner)
 
 
@@ -213,13 +193,13 @@ class PairSTDP(Rule):
 
     kind: ClassVar[str] = "spike"
     probeable: ClassVar[tuple[str, ...]] = ("w", "apre", "apost")
-    A_plus: Any = 0.01
-    A_minus: Any = 0.0105
-    tau_plus: Any = "20 ms"
-    tau_minus: Any = "20 ms"
-    bounds: str = "hard"
-    w_min: Any = 0.0
-    w_max: Any = 1.0
+    A_plus: Any = param(0.01, nonnegative=True)
+    A_minus: Any = param(0.0105, nonnegative=True)
+    tau_plus: Any = param("20 ms", unit=ms, positive=True)
+    tau_minus: Any = param("20 ms", unit=ms, positive=True)
+    bounds: str = param("hard", choices=("hard", "soft"))
+    w_min: Any = param(0.0)
+    w_max: Any = param(1.0)
 
     def __post_init__(self):
         _stdp_common(self, type(self).__name__)
@@ -266,27 +246,20 @@ class TripletSTDP(Rule):
 
     kind: ClassVar[str] = "spike"
     probeable: ClassVar[tuple[str, ...]] = ("w", "r1", "r2", "o1", "o2")
-    tau_plus: Any = "16.8 ms"
-    tau_minus: Any = "33.7 ms"
-    tau_x: Any = "101 ms"
-    tau_y: Any = "125 ms"
-    A2_plus: Any = 5e-10
-    A3_plus: Any = 6.2e-3
-    A2_minus: Any = 7e-3
-    A3_minus: Any = 2.3e-4
-    nearest: bool = False
-    w_min: Any = 0.0
-    w_max: Any = 1e9
+    tau_plus: Any = param("16.8 ms", unit=ms, positive=True)
+    tau_minus: Any = param("33.7 ms", unit=ms, positive=True)
+    tau_x: Any = param("101 ms", unit=ms, positive=True)
+    tau_y: Any = param("125 ms", unit=ms, positive=True)
+    A2_plus: Any = param(5e-10, nonnegative=True)
+    A3_plus: Any = param(6.2e-3, nonnegative=True)
+    A2_minus: Any = param(7e-3, nonnegative=True)
+    A3_minus: Any = param(2.3e-4, nonnegative=True)
+    nearest: bool = param(False, boolean=True)
+    w_min: Any = param(0.0)
+    w_max: Any = param(1e9)
 
     def __post_init__(self):
-        o = "TripletSTDP"
-        for f in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
-            set_field(self, f, quantity(o, f, getattr(self, f), ms, positive=True))
-        for f in ("A2_plus", "A3_plus", "A2_minus", "A3_minus"):
-            set_field(self, f, number(o, f, getattr(self, f), nonnegative=True))
-        if not isinstance(self.nearest, bool):
-            raise ConfigError(f"{o}.nearest", self.nearest, "true or false")
-        _bounds(self, o)
+        _bounds(self, "TripletSTDP")
 
     @classmethod
     def visual_cortex(cls, **kw) -> "TripletSTDP":
@@ -325,25 +298,19 @@ class RewardSTDP(Rule):
     requires: ClassVar[frozenset[str]] = frozenset({"modulator"})
     probeable: ClassVar[tuple[str, ...]] = ("w", "c", "apre", "apost")
     modulator: str = "reward"
-    A_plus: Any = 1.0
-    A_minus: Any = 1.05
-    tau_plus: Any = "20 ms"
-    tau_minus: Any = "20 ms"
-    tau_c: Any = "1 s"
-    eta: Any = "1 Hz"
-    w_min: Any = 0.0
-    w_max: Any = 1.0
+    A_plus: Any = param(1.0, nonnegative=True)
+    A_minus: Any = param(1.05, nonnegative=True)
+    tau_plus: Any = param("20 ms", unit=ms, positive=True)
+    tau_minus: Any = param("20 ms", unit=ms, positive=True)
+    tau_c: Any = param("1 s", unit=ms, positive=True)
+    eta: Any = param("1 Hz", unit=Hz, positive=True)
+    w_min: Any = param(0.0)
+    w_max: Any = param(1.0)
 
     def __post_init__(self):
         o = "RewardSTDP"
         if not isinstance(self.modulator, str) or not self.modulator:
             raise ConfigError(f"{o}.modulator", self.modulator, "the name of a modulator of the network")
-        set_field(self, "A_plus", number(o, "A_plus", self.A_plus, nonnegative=True))
-        set_field(self, "A_minus", number(o, "A_minus", self.A_minus, nonnegative=True))
-        set_field(self, "tau_plus", quantity(o, "tau_plus", self.tau_plus, ms, positive=True))
-        set_field(self, "tau_minus", quantity(o, "tau_minus", self.tau_minus, ms, positive=True))
-        set_field(self, "tau_c", quantity(o, "tau_c", self.tau_c, ms, positive=True))
-        set_field(self, "eta", quantity(o, "eta", self.eta, Hz, positive=True))
         _bounds(self, o)
 
 
@@ -366,15 +333,9 @@ class WeightNormalization(Homeostasis):
     ``total``. Costs nothing between intervals; for rules that change ``w`` only on spikes.
     """
 
-    total: Any = 78.0
-    interval: Any = "100 ms"
-    tracked: bool = False
-
-    def __post_init__(self):
-        set_field(self, "total", number("WeightNormalization", "total", self.total, positive=True))
-        set_field(self, "interval", quantity("WeightNormalization", "interval", self.interval, ms, positive=True))
-        if not isinstance(self.tracked, bool):
-            raise ConfigError("WeightNormalization.tracked", self.tracked, "true or false")
+    total: Any = param(78.0, positive=True)
+    interval: Any = param("100 ms", unit=ms, positive=True)
+    tracked: bool = param(False, boolean=True)
 
 
 @dataclass(frozen=True)
@@ -385,14 +346,7 @@ class SynapticScaling(Homeostasis):
     spike) drives :math:`\dot w = w\,(\nu_{target} - a) / (\nu_{target}\,\tau_s)`, applied every ``interval``.
     """
 
-    target_rate: Any = "5 Hz"
-    tau_rate: Any = "1 s"
-    tau_scaling: Any = "10 s"
-    interval: Any = "10 ms"
-
-    def __post_init__(self):
-        o = "SynapticScaling"
-        set_field(self, "target_rate", quantity(o, "target_rate", self.target_rate, Hz, positive=True))
-        set_field(self, "tau_rate", quantity(o, "tau_rate", self.tau_rate, ms, positive=True))
-        set_field(self, "tau_scaling", quantity(o, "tau_scaling", self.tau_scaling, ms, positive=True))
-        set_field(self, "interval", quantity(o, "interval", self.interval, ms, positive=True))
+    target_rate: Any = param("5 Hz", unit=Hz, positive=True)
+    tau_rate: Any = param("1 s", unit=ms, positive=True)
+    tau_scaling: Any = param("10 s", unit=ms, positive=True)
+    interval: Any = param("10 ms", unit=ms, positive=True)
