@@ -28,11 +28,14 @@ from typing import Any
 
 from .backends import BACKENDS
 from .errors import ConfigError, did_you_mean
+from .netfile import NETWORK_KEYS
 
 __all__ = ["ModelConfig", "load_model", "precheck_model", "model_from_dict", "parse_override", "apply_overrides",
            "parse_value", "find_model"]
 
 TOP_LEVEL = ("experiment", "description", "backend", "seed", "threads", "data_dir", "params")
+#: with NETWORK_KEYS (the tables of a network model file, bioplaus.netfile) where the experiment is "network"
+ALL_KEYS = TOP_LEVEL + NETWORK_KEYS
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
 
 
@@ -56,7 +59,10 @@ class ModelConfig:
         if self.params is not None:
             p = self.params.to_dict()
             p.pop("type", None)
-            out["params"] = p
+            if self.experiment == "network":
+                out.update(p)            # a network file's tables stand at the top level
+            else:
+                out["params"] = p
         return out
 
 
@@ -105,16 +111,31 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> d
     data = copy.deepcopy(data)
     for key, value in overrides:
         parts = key.split(".")
-        if parts[0] not in TOP_LEVEL:
-            raise ConfigError(key, value, "a key under " + ", ".join(TOP_LEVEL) + did_you_mean(parts[0], TOP_LEVEL))
+        if parts[0] not in ALL_KEYS:
+            raise ConfigError(key, value, "a key under " + ", ".join(ALL_KEYS) + did_you_mean(parts[0], ALL_KEYS))
         node = data
-        for p in parts[:-1]:
-            nxt = node.setdefault(p, {})
-            if not isinstance(nxt, dict):
+        for k, p in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                nxt = _named_table(node, p, key, value, parts[k - 1])
+            else:
+                nxt = node.setdefault(p, {})
+            if not isinstance(nxt, (dict, list)) or (isinstance(nxt, list) and not all(isinstance(t, dict) for t in nxt)):
                 raise ConfigError(key, value, f"a path into a table ({p!r} is a value)")
             node = nxt
+        if isinstance(node, list):
+            raise ConfigError(key, value, f"a path through a named table ({parts[-2]}.<name>.<field>)")
         node[parts[-1]] = value
     return data
+
+
+def _named_table(tables: list, name: str, key: str, value: Any, kind: str) -> dict:
+    """The table of an array of tables (``[[projections]]``) whose ``name`` (monitors: ``target``) is ``name``."""
+    names = [t.get("target" if kind == "monitors" else "name") for t in tables]
+    if name not in names:
+        shown = [str(n) for n in names]
+        raise ConfigError(key, value, f"a path through the name of one of the {kind}: " + ", ".join(shown)
+                          + did_you_mean(name, shown))
+    return tables[names.index(name)]
 
 
 def load_model(path: str | Path, overrides: list[str] | list[tuple[str, Any]] = (), *, backend: str | None = None,
@@ -178,18 +199,24 @@ class _blame_overrides:
 
     def __exit__(self, etype, exc, tb):
         if isinstance(exc, ConfigError) and exc.source != "--set":
-            k = exc.key_path
-            if any(k == o or k.startswith(o + ".") or o.startswith(k + ".") for o in self.keys):
-                raise ConfigError(k, exc.value, exc.expected, source="--set") from None
+            # network files name tables by index (projections[2].rule.x); overrides by name (projections.ff.rule.x)
+            for k in (exc.key_path, getattr(exc, "by_name", None)):
+                if k and any(k == o or k.startswith(o + ".") or o.startswith(k + ".") for o in self.keys):
+                    raise ConfigError(k, exc.value, exc.expected, source="--set") from None
         return False
 
 
 def _check_plain(data: dict[str, Any], source: str | None) -> None:
     """Checks of a model's mapping that need no experiment class."""
+    network = data.get("experiment", "network" if any(k in data for k in NETWORK_KEYS) else None) == "network"
+    allowed = ALL_KEYS if network else TOP_LEVEL
     for key in data:
-        if key not in TOP_LEVEL:
-            raise ConfigError(key, data[key], "a top-level key: " + ", ".join(TOP_LEVEL) + did_you_mean(key, TOP_LEVEL),
-                              source=source)
+        if key not in allowed:
+            extra = (" (network keys need experiment = \"network\" or no experiment)" if key in NETWORK_KEYS else
+                     did_you_mean(key, ALL_KEYS))
+            raise ConfigError(key, data[key], "a top-level key: " + ", ".join(allowed) + extra, source=source)
+    if network and "experiment" not in data:
+        data = {"experiment": "network", **data}
     if "experiment" not in data:
         raise ConfigError("experiment", None, "the name of an experiment (see 'bioplaus list')", source=source)
     backend = data.get("backend", "numpy")
@@ -210,6 +237,8 @@ def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelCon
     from .experiments.base import _is_file_ref, experiment_class, resolve_experiment_ref
 
     _check_plain(data, source)
+    if "experiment" not in data:       # a network model file may leave it out (_check_plain allowed that)
+        data = {"experiment": "network", **data}
     base_dir = Path(source).parent if source else None
     try:
         cls = experiment_class(data["experiment"], base_dir)
@@ -230,10 +259,13 @@ def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelCon
     threads = data.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
         raise ConfigError("threads", threads, "an integer >= 0", source=source)
-    params_raw = data.get("params", {})
-    if not isinstance(params_raw, dict):
-        raise ConfigError("params", params_raw, "a table of parameters", source=source)
-    params = cls.Params.from_mapping(params_raw, source=source)
+    if hasattr(cls, "params_from_model_file"):    # the experiment reads its own top-level tables
+        params = cls.params_from_model_file(data, seed=seed, source=source, data_dir=data.get("data_dir"))
+    else:
+        params_raw = data.get("params", {})
+        if not isinstance(params_raw, dict):
+            raise ConfigError("params", params_raw, "a table of parameters", source=source)
+        params = cls.Params.from_mapping(params_raw, source=source)
     return ModelConfig(experiment=name, params=params, backend=backend, seed=seed, threads=threads,
                        data_dir=data.get("data_dir"), description=str(data.get("description", "")), source=source,
-                       raw={k: v for k, v in data.items() if k != "params"})
+                       raw={k: v for k, v in data.items() if k != "params" and k not in NETWORK_KEYS})

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 from brian2 import Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, second
+from brian2.units.fundamentalunits import DimensionMismatchError
 
 from ..errors import ConfigError, did_you_mean
-from ..spec.network import NetworkSpec, Population, Projection
+from ..spec.init import NONNEGATIVE
+from ..spec.network import Explicit, FixedInDegree, FixedOutDegree, NetworkSpec, Population, Projection
 from .feedback import population_code, projection_code, wire_credit
 from .neurons import rate_input_name
 from .protocol import add_gate, gate_neuron_code, gate_rule_code, gated_populations, track_weight_sum
@@ -174,7 +176,23 @@ def connectivity_indices(proj: Projection, n_pre: int, n_post: int, rng: np.rand
     (:func:`bernoulli_pairs`); ``all`` and ``all_but_self`` are dense by nature.
     """
     c = proj.connectivity
-    if c == "one_to_one":
+    if isinstance(c, Explicit):
+        i, j = c.i, c.j
+    elif isinstance(c, (FixedInDegree, FixedOutDegree)):
+        # for each unit on the fixed side, k distinct partners uniformly at random (self excluded if asked)
+        inward = isinstance(c, FixedInDegree)
+        n_fixed, n_other = (n_post, n_pre) if inward else (n_pre, n_post)
+        no_self = not c.allow_self and proj.pre == proj.post
+        pick = np.empty((n_fixed, c.k), dtype=np.int64)
+        for u in range(n_fixed):
+            if no_self:
+                d = rng.choice(n_other - 1, size=c.k, replace=False)
+                pick[u] = d + (d >= u)
+            else:
+                pick[u] = rng.choice(n_other, size=c.k, replace=False)
+        fixed = np.repeat(np.arange(n_fixed), c.k)
+        i, j = (pick.ravel(), fixed) if inward else (fixed, pick.ravel())
+    elif c == "one_to_one":
         i = j = np.arange(n_pre)
     elif isinstance(c, str):   # all, all_but_self
         i, j = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
@@ -349,6 +367,13 @@ def _build_neuron_group(pop: Population, spec: NetworkSpec, ctx, syn_code, used_
     _set_params(group, post_params, f"populations.{pop.name}", built.params)
     for var, val in {**code.init, **post_init}.items():
         setattr(group, var, val)
+    for var, iv in (pop.init or {}).items():     # Population.init: constants or draws from the network seed
+        value = iv.draw(ctx.rng(f"init:{pop.name}:{var}"), pop.size, nonnegative=var in NONNEGATIVE)
+        try:
+            setattr(group, var, value)
+        except DimensionMismatchError as exc:
+            raise ConfigError(f"populations.{pop.name}.init.{var}", str(iv.a), f"a value in the unit of "
+                              f"{var} ({exc.dims[0] if exc.dims else 'see the model'})") from None
     for k, (stmt, dt, when, order) in enumerate(regular):
         group.run_regularly(stmt, dt=dt, when=when, order=order, name=f"{pop.name}_regular{k}")
     return group
@@ -399,7 +424,7 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
     for k, (stmt, dt, when, *order) in enumerate(code.run_regularly):
         s.run_regularly(stmt, dt=dt, when=when, order=order[0] if order else 0, name=f"{proj.name}_update{k}")
     if code.track_sum:   # the tracked postsynaptic sums start at the initial column sums
-        w0 = np.asarray(s.w[:], dtype=float)
+        w0 = _initial_weights(proj, i, j, ctx.rng(f"weights:{proj.name}"))   # the same draw as s.w
         if len(i) == pre_pop.size * post_pop.size and proj.connectivity == "all":
             sums = w0.reshape(pre_pop.size, post_pop.size).sum(axis=0)
         else:
