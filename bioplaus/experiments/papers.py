@@ -109,7 +109,6 @@ PAPERS: dict[str, Paper] = {
         (PaperValue("bp", "test_error", 1.5, "MNIST results (backprop, same 784-2000-10 network)"),
          PaperValue("hebbian", "test_error", 1.46, "MNIST results (2000 hidden units, n = 4.5)")),
         "MNIST 60000/10000",
-        (("hebbian", (("n", 4.5),)),),
     ),
 }
 
