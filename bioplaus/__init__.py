@@ -21,6 +21,7 @@ _EXPORTS = {
     "Rule": "spec", "Static": "spec", "Hebb": "spec", "Oja": "spec", "BCM": "spec", "PairSTDP": "spec",
     "NearestSTDP": "spec", "TripletSTDP": "spec", "RewardSTDP": "spec", "WeightNormalization": "spec",
     "SynapticScaling": "spec", "RULES": "spec", "register_rule": "spec",
+    "Protocol": "spec", "Phase": "spec", "ProtocolInput": "spec", "SpikeCountReadout": "spec",
     # build / run
     "build_network": "build", "BuiltNetwork": "build", "register": "build.registry",
     "simulate": "simulate", "SimResult": "simulate",
