@@ -2,6 +2,27 @@
 
 Templates are symbolic: they name parameters by the spec's field names, and the
 values enter as ``(shared, constant)`` variables (see :func:`declare_params`).
+
+Integration method, per model (Brian2's ``method=``):
+
+==============  ======================  ================================================
+model           method                  why
+==============  ======================  ================================================
+LIF             ``exponential_euler``   every equation is linear in its own variable
+                                        (``v`` given ``g_e``, ``g_i``; the decays
+                                        ``dg/dt = -g/tau``; ``theta``): exact for the
+                                        decays and for ``v`` over a step with constant
+                                        conductances, stable for any dt
+RateUnit        ``exponential_euler``   ``tau dr/dt = f - r`` is linear in ``r``
+AdEx            ``euler``               ``exp(v)`` is not linear in ``v``; dt is checked
+                                        against every time constant
+Izhikevich      ``euler``               the paper's scheme (quadratic ``v``); dt is checked
+                                        against ``tau_e``, ``tau_i``; see the presets'
+                                        recommended dt
+==============  ======================  ================================================
+
+A forward-Euler step of a decay ``dx/dt = -x/tau`` multiplies ``x`` by ``1 - dt/tau``
+(exact: ``exp(-dt/tau)``); :func:`check_euler_dt` refuses ``dt > tau/EULER_STEPS_PER_TAU``.
 """
 from __future__ import annotations
 
@@ -11,9 +32,33 @@ import numpy as np
 from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, TimedArray, ms, second
 
 from ..spec.neurons import AdEx, Izhikevich, LIF, PoissonInput, RateUnit, SampleSequence, SpikeTrains
+from ..errors import ConfigError
 from .registry import Code, register
 
-__all__ = ["TRANSFER_EXPR", "rate_input_name", "schedule_array", "frozen_poisson_steps"]
+__all__ = ["TRANSFER_EXPR", "EULER_STEPS_PER_TAU", "check_euler_dt", "rate_input_name", "schedule_array",
+           "frozen_poisson_steps"]
+
+#: forward Euler needs at least this many steps per time constant: at dt = tau/5 a decay
+#: over one tau ends 11 % below exp(-1) (0.8**5 = 0.33 instead of 0.37); at dt = tau/2 32 %
+#: below, and at dt >= 2 tau it oscillates with growing amplitude
+EULER_STEPS_PER_TAU = 5
+
+
+def check_euler_dt(pop, dt, taus: dict) -> None:
+    """Refuse a dt that forward Euler cannot carry for population ``pop``.
+
+    ``taus`` maps a field name (or an expression such as ``"C_m/g_L"``) to a time
+    constant integrated by forward Euler; each must be at least
+    ``EULER_STEPS_PER_TAU * dt``. Raises :class:`~bioplaus.errors.ConfigError` naming
+    ``populations.<name>.model.<field>``, its value and the largest dt it allows.
+    """
+    for name, tau in taus.items():
+        if float(tau) * (1 + 1e-9) < EULER_STEPS_PER_TAU * float(dt):
+            raise ConfigError(
+                f"populations.{pop.name}.model.{name}", f"{float(tau) * 1e3:g} ms",
+                f"a time constant of at least {EULER_STEPS_PER_TAU} dt = {EULER_STEPS_PER_TAU * float(dt) * 1e3:g} ms "
+                f"({type(pop.model).__name__} is integrated by forward Euler; use dt <= "
+                f"{float(tau) / EULER_STEPS_PER_TAU * 1e3:g} ms)")
 
 TRANSFER_EXPR = {
     "linear": "u_in",
@@ -64,7 +109,7 @@ def _threshold(model, code: Code, v_th: str) -> None:
 
 @register(LIF)
 def build_lif(model: LIF, pop, ctx) -> Code:
-    code = Code(method="euler")
+    code = Code(method="exponential_euler")
     code.equations = [
         "dv/dt = (g_L*(E_L - v) + I_syn + I_ext)/C_m : volt" + _refractory(model, code),
         "I_ext : amp",
@@ -79,6 +124,8 @@ def build_lif(model: LIF, pop, ctx) -> Code:
 
 @register(AdEx)
 def build_adex(model: AdEx, pop, ctx) -> Code:
+    check_euler_dt(pop, ctx.spec.dt, {"C_m/g_L": model.C_m / model.g_L, "tau_w": model.tau_w,
+                                      "tau_e": model.tau_e, "tau_i": model.tau_i})
     code = Code(method="euler")
     code.equations = [
         "dv/dt = (-g_L*(v - E_L) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w_a + I_syn + I_ext)/C_m"
@@ -97,6 +144,7 @@ def build_adex(model: AdEx, pop, ctx) -> Code:
 
 @register(Izhikevich)
 def build_izhikevich(model: Izhikevich, pop, ctx) -> Code:
+    check_euler_dt(pop, ctx.spec.dt, {"tau_e": model.tau_e, "tau_i": model.tau_i})
     code = Code(method="euler")
     code.equations = [
         "dv/dt = (0.04/ms/mV)*v**2 + (5/ms)*v + 140*mV/ms - u + g_e - g_i + I_ext : volt",
@@ -111,14 +159,16 @@ def build_izhikevich(model: Izhikevich, pop, ctx) -> Code:
                        v_peak=model.v_peak, tau_e=model.tau_e, tau_i=model.tau_i)
     _threshold(model, code, "v_peak")
     code.reset[:0] = ["v = c_izh", "u += d_izh/ms"]
-    code.init = {"v": model.c, "u": model.b * model.c / ms, "I_ext": model.I_ext}
+    v0 = model.resting_potential()
+    v0 = model.c if v0 is None else v0
+    code.init = {"v": v0, "u": model.b * v0 / ms, "I_ext": model.I_ext}
     return code
 
 
 @register(RateUnit)
 def build_rate_unit(model: RateUnit, pop, ctx) -> Code:
     inputs = [rate_input_name(p.name) for p in ctx.spec.incoming(pop.name)]
-    code = Code(method="euler")
+    code = Code(method="exponential_euler")
     total = " + ".join(inputs + ["I_ext"])
     f = TRANSFER_EXPR[model.transfer]
     code.equations = [f"I_{name} : 1" for name in (p.name for p in ctx.spec.incoming(pop.name))]

@@ -7,6 +7,7 @@
 ``bcm``                BCM neurons become selective to one input pattern
 ``stdp_competition``   Song, Miller & Abbott (2000): competition, bimodal weights
 ``reward_stdp``        reward-modulated STDP credits the rewarded pairing
+``firing_patterns``    Izhikevich (2003) and Naud et al. (2008) presets: voltage traces
 =====================  ============================================================
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ from ..spec.params import choice, integer, number, quantity, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["StdpWindow", "TripletFrequency", "OjaPCA", "BCMSelectivity", "StdpCompetition", "RewardStdp",
-           "correlated_gaussian"]
+           "FiringPatterns", "correlated_gaussian", "step_responses", "firing_pattern_protocols", "SJOSTROM_2001",
+           "sjostrom_nmse"]
 
 
 def _ms(q) -> float:
@@ -106,23 +108,70 @@ class StdpWindow(Experiment):
 
 # --------------------------------------------------------------------------- triplet frequency
 
+#: Sjöström, Turrigiano & Nelson (2001), visual cortex L5: relative weight change after 60
+#: pairings at each frequency, Δt = +10 ms (pre → post) and −10 ms, with the s.e.m.; the data
+#: set Pfister & Gerstner (2006) fit (their Fig. 5)
+SJOSTROM_2001 = {
+    "frequencies_hz": (0.1, 10.0, 20.0, 40.0, 50.0),
+    "dw_plus": (-0.04, 0.14, 0.29, 0.53, 0.56),
+    "sem_plus": (0.05, 0.10, 0.14, 0.11, 0.26),
+    "dw_minus": (-0.29, -0.41, -0.34, 0.56, 0.75),
+    "sem_minus": (0.08, 0.11, 0.10, 0.32, 0.19),
+}
+
+
+def sjostrom_nmse(frequencies, dw_plus, dw_minus) -> float:
+    r"""Normalised mean-square error of a model against :data:`SJOSTROM_2001` (Pfister & Gerstner 2006).
+
+    .. math:: E = \frac{1}{p} \sum_{k=1}^{p} \left(\frac{\Delta w_k^{exp} - \Delta w_k^{model}}{\sigma_k}\right)^2
+
+    over the :math:`p = 10` data points (5 frequencies, Δt = ±10 ms), :math:`\sigma_k`
+    the s.e.m. ``dw_plus``/``dw_minus`` are relative changes at ``frequencies`` (Hz),
+    which must include the data's five frequencies.
+    """
+    f = [float(x) for x in frequencies]
+    idx = []
+    for fd in SJOSTROM_2001["frequencies_hz"]:
+        hits = [k for k, x in enumerate(f) if abs(x - fd) < 1e-9]
+        if not hits:
+            raise ConfigError("params.frequencies", f, f"a list that includes the data's {fd:g} Hz")
+        idx.append(hits[0])
+    model = np.concatenate([np.asarray(dw_plus, float)[idx], np.asarray(dw_minus, float)[idx]])
+    data = np.array(SJOSTROM_2001["dw_plus"] + SJOSTROM_2001["dw_minus"])
+    sem = np.array(SJOSTROM_2001["sem_plus"] + SJOSTROM_2001["sem_minus"])
+    return float(np.mean(((data - model) / sem) ** 2))
+
+
+_TRIPLET_PRESETS = ("visual_cortex", "visual_cortex_nearest", "hippocampal")
+
+
 @register_experiment("triplet_frequency")
 class TripletFrequency(Experiment):
-    """Sjöström et al. (2001) pairing-frequency protocol with triplet STDP (Pfister & Gerstner 2006)."""
+    """Sjöström et al. (2001) pairing-frequency protocol with triplet STDP (Pfister & Gerstner 2006).
+
+    ``preset``: one name or a list of :class:`~bioplaus.spec.TripletSTDP` presets, all
+    simulated in one network. When ``frequencies`` include the data's (0.1, 10, 20, 40,
+    50 Hz) and ``w_init`` is 1, the summary prints each preset's normalised mean-square
+    error against the Sjöström data (:func:`sjostrom_nmse`), and the figure overlays them.
+    """
 
     description = "triplet STDP: weight change against pairing frequency for Δt = ±10 ms (Sjöström protocol)"
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        preset: str = "visual_cortex"
+        preset: Any = "visual_cortex"
         frequencies: Any = (0.1, 10.0, 20.0, 40.0, 50.0)
         pairings: int = 60
         delta_t: Any = "10 ms"
         w_init: float = 1.0
 
         def __post_init__(self):
-            set_field(self, "preset", choice("params", "preset", self.preset,
-                                             ("visual_cortex", "visual_cortex_nearest", "hippocampal")))
+            presets = self.preset if isinstance(self.preset, (list, tuple)) else (self.preset,)
+            if not presets:
+                raise ConfigError("params.preset", [], "at least one of " + ", ".join(_TRIPLET_PRESETS))
+            chosen = tuple(choice("params", f"preset[{k}]" if len(presets) > 1 else "preset", x, _TRIPLET_PRESETS)
+                           for k, x in enumerate(presets))
+            set_field(self, "preset", chosen[0] if not isinstance(self.preset, (list, tuple)) else chosen)
             fr = tuple(number("params", f"frequencies[{k}]", f, positive=True) for k, f in enumerate(self.frequencies))
             if not fr:
                 raise ConfigError("params.frequencies", [], "at least one frequency in Hz")
@@ -134,11 +183,14 @@ class TripletFrequency(Experiment):
                 if 1e3 / f <= _ms(self.delta_t):
                     raise ConfigError("params.frequencies", f, "a frequency whose period exceeds delta_t")
 
+        @property
+        def presets(self) -> tuple[str, ...]:
+            return self.preset if isinstance(self.preset, tuple) else (self.preset,)
+
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..simulate import simulate
         from ..spec import NetworkSpec, Population, Projection, SpikeTrains, TripletSTDP
 
-        rule = getattr(TripletSTDP, p.preset)(w_min=-1e9, w_max=1e9)
         d = _ms(p.delta_t)
         conds = [(f, s) for s in (+1, -1) for f in p.frequencies]
         pre_i, pre_t, post_i, post_t = [], [], [], []
@@ -151,26 +203,53 @@ class TripletFrequency(Experiment):
             post_t.append(t + d if sign > 0 else t)
         duration = start + max(p.pairings / f * 1e3 for f in p.frequencies) + 1000
         n = len(conds)
-        net = NetworkSpec(
-            populations=[Population("pre", SpikeTrains(indices=np.concatenate(pre_i),
-                                                       times=np.concatenate(pre_t) * 1e-3 * _S), n),
-                         Population("post", SpikeTrains(indices=np.concatenate(post_i),
-                                                        times=np.concatenate(post_t) * 1e-3 * _S), n)],
-            projections=[Projection("syn", "pre", "post", rule=rule, connectivity="one_to_one", w_init=p.w_init)],
-            duration=duration * 1e-3 * _S, dt="0.1 ms", seed=ctx.seed, name="triplet_frequency")
+        pops, projs = [], []
+        for j, preset in enumerate(p.presets):
+            sfx = "" if len(p.presets) == 1 else f"_{j}"
+            rule = getattr(TripletSTDP, preset)(w_min=-1e9, w_max=1e9)
+            pops += [Population(f"pre{sfx}", SpikeTrains(indices=np.concatenate(pre_i),
+                                                           times=np.concatenate(pre_t) * 1e-3 * _S), n),
+                     Population(f"post{sfx}", SpikeTrains(indices=np.concatenate(post_i),
+                                                            times=np.concatenate(post_t) * 1e-3 * _S), n)]
+            projs.append(Projection(f"syn{sfx}", f"pre{sfx}", f"post{sfx}", rule=rule, connectivity="one_to_one",
+                                    w_init=p.w_init))
+        net = NetworkSpec(populations=pops, projections=projs, duration=duration * 1e-3 * _S, dt="0.1 ms",
+                          seed=ctx.seed, name="triplet_frequency")
         r = simulate(net, ctx.backend, threads=ctx.threads)
-        dw = r["syn.w"][np.argsort(r["syn.i"])] - p.w_init
-        rows = [dict(frequency_hz=f, delta_t_ms=sign * d, dw=float(w), dw_percent=float(100 * w / p.w_init))
-                for (f, sign), w in zip(conds, dw)]
         nf = len(p.frequencies)
-        fig = plot_triplet_frequency(p.frequencies, dw[:nf], dw[nf:], w_init=p.w_init, delta_t_ms=d,
-                                     title=f"Triplet STDP ({p.preset}), {p.pairings} pairings")
-        table = md_table(["frequency (Hz)", f"Δw % (+{d:g} ms)", f"Δw % (−{d:g} ms)"],
-                          [[f, float(100 * a / p.w_init), float(100 * b / p.w_init)]
-                           for f, a, b in zip(p.frequencies, dw[:nf], dw[nf:])])
-        return ExperimentResult(rows=rows, arrays={"frequencies": np.array(p.frequencies), "dw_plus": dw[:nf],
-                                                   "dw_minus": dw[nf:]},
-                                summary=table + "\n", figures={"triplet_frequency": fig}, info=r.timings)
+        rows, arrays, curves, nmse = [], {"frequencies": np.array(p.frequencies)}, {}, {}
+        table_rows = []
+        has_data = all(any(abs(f - fd) < 1e-9 for f in p.frequencies) for fd in SJOSTROM_2001["frequencies_hz"])
+        for j, preset in enumerate(p.presets):
+            sfx = "" if len(p.presets) == 1 else f"_{j}"
+            dw = r[f"syn{sfx}.w"][np.argsort(r[f"syn{sfx}.i"])] - p.w_init
+            rel = dw / p.w_init if p.w_init else dw
+            rows += [dict(preset=preset, frequency_hz=f, delta_t_ms=sign * d, dw=float(w),
+                          dw_percent=float(100 * w / p.w_init) if p.w_init else float("nan"))
+                     for (f, sign), w in zip(conds, dw)]
+            curves[preset] = (rel[:nf], rel[nf:])
+            arrays[f"dw_plus_{preset}"], arrays[f"dw_minus_{preset}"] = dw[:nf], dw[nf:]
+            if j == 0:
+                arrays["dw_plus"], arrays["dw_minus"] = dw[:nf], dw[nf:]
+            if has_data and p.w_init == 1.0 and p.pairings == 60 and abs(d - 10.0) < 1e-9:
+                nmse[preset] = sjostrom_nmse(p.frequencies, rel[:nf], rel[nf:])
+            table_rows += [[preset, f, float(100 * a), float(100 * b)]
+                           for f, a, b in zip(p.frequencies, *curves[preset])]
+        from ..plots import plot_triplet_frequency, plot_triplet_vs_data
+
+        if nmse:
+            fig = plot_triplet_vs_data(p.frequencies, curves, SJOSTROM_2001, nmse=nmse, delta_t_ms=d,
+                                       title=f"Triplet STDP vs Sjöström et al. (2001), {p.pairings} pairings")
+        else:
+            fig = plot_triplet_frequency(p.frequencies, arrays["dw_plus"], arrays["dw_minus"], w_init=p.w_init,
+                                         delta_t_ms=d, title=f"Triplet STDP ({p.presets[0]}), {p.pairings} pairings")
+        summary = md_table(["preset", "frequency (Hz)", f"Δw % (+{d:g} ms)", f"Δw % (−{d:g} ms)"],
+                           table_rows) + "\n"
+        if nmse:
+            summary += "\n" + md_table(["preset", "normalised mean-square error E vs Sjöström et al. (2001)"],
+                                        [[k, v] for k, v in nmse.items()]) + "\n"
+        return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"triplet_frequency": fig},
+                                info={"nmse": nmse, **r.timings})
 
 
 # --------------------------------------------------------------------------- Oja
@@ -347,84 +426,173 @@ class BCMSelectivity(Experiment):
 
 @register_experiment("stdp_competition")
 class StdpCompetition(Experiment):
-    """Song, Miller & Abbott (2000): additive STDP makes inputs compete; correlated inputs win."""
+    r"""Song, Miller & Abbott (2000): additive STDP makes inputs compete.
 
-    description = "Song/Abbott STDP competition: bimodal weights, correlated inputs win"
+    One conductance-based LIF neuron per input rate (:math:`\tau_m` = 20 ms, rest -70 mV,
+    threshold -54 mV, reset -60 mV, :math:`E_{ex}` = 0 mV, :math:`E_{in}` = -70 mV,
+    :math:`\tau_{ex} = \tau_{in}` = 5 ms) receives ``n_exc`` plastic excitatory Poisson
+    inputs at ``rates[k]`` and ``n_inh`` fixed inhibitory Poisson inputs at ``inh_rate``
+    (peak conductance ``g_inh`` = 0.05 g_L). Excitatory peak conductances start at
+    ``w_init`` (default 1: :math:`g_{max}`, so that the neuron fires at every input rate;
+    from a uniform start in [0, 1] the 10 Hz neuron is silent and nothing is learnt), and :math:`g_a \in
+    [0, g_{max}]`, :math:`g_{max}` = 0.015 g_L, change by additive all-to-all pair STDP,
+    :math:`\Delta g = g_{max} A_+ e^{-\Delta t/\tau_+}` for post after pre and
+    :math:`-g_{max} A_- e^{\Delta t/\tau_-}` otherwise, :math:`A_+` = 0.005,
+    :math:`A_-/A_+` = 1.05, :math:`\tau_\pm` = 20 ms (:meth:`PairSTDP.song_abbott`).
+    All the neurons run in one network (one compiled run on ``cpp``). The paper's results:
+    the final weights are bimodal (near 0 or near :math:`g_{max}`), and the output rate
+    is roughly independent of the input rate. ``correlated_fraction > 0`` makes that
+    fraction of the excitatory inputs share a Poisson "mother" train (correlation
+    ``correlation``): the correlated group wins the competition.
+    """
+
+    description = "Song, Miller & Abbott (2000): STDP competition, bimodal weights, rate normalisation"
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        n_inputs: int = 1000
-        rate: Any = "15 Hz"
-        correlated_fraction: float = 0.5
+        n_exc: int = 1000
+        n_inh: int = 200
+        rates: Any = (10.0, 40.0)
+        inh_rate: Any = "10 Hz"
+        duration: Any = "1000 s"
+        A_plus: float = 0.005
+        A_ratio: float = 1.05
+        g_max: Any = "0.15 nS"  # 0.015 g_L with g_L = 10 nS (Song et al. 2000)
+        g_inh: Any = "0.5 nS"   # 0.05 g_L
+        w_init: Any = 1.0
+        correlated_fraction: float = 0.0
         correlation: float = 0.2
-        duration: Any = "20 s"
-        A_plus: float = 0.01
-        g_max: Any = "0.15 nS"  # 0.015 leak conductances (Song et al. 2000)
+        dt: Any = "0.1 ms"
+        snapshots: int = 20
 
         def __post_init__(self):
-            set_field(self, "n_inputs", integer("params", "n_inputs", self.n_inputs, minimum=2))
-            set_field(self, "rate", quantity("params", "rate", self.rate, _HZ, positive=True))
+            set_field(self, "n_exc", integer("params", "n_exc", self.n_exc, minimum=2))
+            set_field(self, "n_inh", integer("params", "n_inh", self.n_inh, minimum=0))
+            rates = self.rates if isinstance(self.rates, (list, tuple)) else (self.rates,)
+            if not rates:
+                raise ConfigError("params.rates", [], "at least one input rate in Hz")
+            set_field(self, "rates", tuple(number("params", f"rates[{k}]", r, positive=True)
+                                           for k, r in enumerate(rates)))
+            set_field(self, "inh_rate", quantity("params", "inh_rate", self.inh_rate, _HZ, nonnegative=True))
+            set_field(self, "duration", quantity("params", "duration", self.duration, _MS, positive=True))
+            set_field(self, "A_plus", number("params", "A_plus", self.A_plus, positive=True))
+            set_field(self, "A_ratio", number("params", "A_ratio", self.A_ratio, positive=True))
+            set_field(self, "g_max", quantity("params", "g_max", self.g_max, _NS, positive=True))
+            set_field(self, "g_inh", quantity("params", "g_inh", self.g_inh, _NS, nonnegative=True))
+            w = self.w_init
+            if isinstance(w, (list, tuple)):
+                if len(w) != 2:
+                    raise ConfigError("params.w_init", list(w), "a number or [low, high] in [0, 1]")
+                w = (number("params", "w_init[0]", w[0], low=0.0, high=1.0),
+                     number("params", "w_init[1]", w[1], low=0.0, high=1.0))
+            else:
+                w = number("params", "w_init", w, low=0.0, high=1.0)
+            set_field(self, "w_init", w)
             set_field(self, "correlated_fraction", number("params", "correlated_fraction", self.correlated_fraction,
                                                           low=0.0, high=1.0))
             set_field(self, "correlation", number("params", "correlation", self.correlation, low=0.0, high=1.0))
-            set_field(self, "duration", quantity("params", "duration", self.duration, _MS, positive=True))
-            set_field(self, "A_plus", number("params", "A_plus", self.A_plus, positive=True))
-            set_field(self, "g_max", quantity("params", "g_max", self.g_max, _NS, positive=True))
+            set_field(self, "dt", quantity("params", "dt", self.dt, _MS, positive=True))
+            set_field(self, "snapshots", integer("params", "snapshots", self.snapshots, minimum=2))
+
+    @staticmethod
+    def _correlated_inputs(p, rate: float, rng) -> "SpikeTrains":
+        from ..spec import SpikeTrains
+
+        dt, T = float(p.dt), float(p.duration)
+        steps = int(round(T / dt))
+        n_c = int(round(p.n_exc * p.correlated_fraction))
+        idx_l, t_l = [], []
+        c = np.sqrt(p.correlation)
+        mother = np.nonzero(rng.random(steps) < rate * dt)[0]
+        for k in range(n_c):  # each copies the shared "mother" train with probability sqrt(c)
+            own = np.nonzero(rng.random(steps) < rate * (1 - c) * dt)[0]
+            keep = mother[rng.random(mother.size) < c]
+            st = np.union1d(own, keep)
+            idx_l.append(np.full(st.size, k)); t_l.append(st)
+        counts = rng.poisson(rate * T, size=p.n_exc - n_c)
+        for k, cnt in enumerate(counts):
+            st = np.unique(rng.integers(0, steps, size=cnt))
+            idx_l.append(np.full(st.size, n_c + k)); t_l.append(st)
+        return SpikeTrains(indices=np.concatenate(idx_l), times=np.concatenate(t_l) * dt * _S, n=p.n_exc)
+
+    def network(self, p: Params, seed: int):
+        """The :class:`~bioplaus.spec.NetworkSpec` of the protocol (one neuron per input rate)."""
+        from ..spec import LIF, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population, Projection
+
+        rng = np.random.default_rng(seed)
+        rule = PairSTDP.song_abbott().replace(A_plus=p.A_plus, A_minus=p.A_plus * p.A_ratio)
+        neuron = LIF(C_m="200 pF", g_L="10 nS", E_L="-70 mV", V_th="-54 mV", V_reset="-60 mV", t_ref="0 ms",
+                     synapse="conductance", tau_e="5 ms", tau_i="5 ms", E_e="0 mV", E_i="-70 mV")
+        pops, projs, mons = [], [], []
+        every = p.duration / p.snapshots
+        for k, rate in enumerate(p.rates):
+            exc = (self._correlated_inputs(p, rate, rng) if p.correlated_fraction > 0
+                   else PoissonInput(rates=rate * _HZ))
+            pops += [Population(f"exc{k}", exc, p.n_exc), Population(f"neuron{k}", neuron, 1)]
+            projs.append(Projection(f"syn{k}", f"exc{k}", f"neuron{k}", rule=rule, w_init=p.w_init,
+                                    weight_scale=p.g_max))
+            if p.n_inh and float(p.g_inh) > 0:
+                pops.append(Population(f"inh{k}", PoissonInput(rates=p.inh_rate), p.n_inh))
+                projs.append(Projection(f"inh_syn{k}", f"inh{k}", f"neuron{k}", w_init=1.0, weight_scale=p.g_inh,
+                                        receptor="inh"))
+            mons += [Monitor(f"neuron{k}", ("spikes",)), Monitor(f"syn{k}", ("w",), dt=every)]
+        return NetworkSpec(populations=pops, projections=projs, monitors=mons, duration=p.duration, dt=p.dt,
+                           seed=seed, name="stdp_competition")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..simulate import simulate
-        from ..spec import LIF, Monitor, NetworkSpec, PairSTDP, Population, Projection, SpikeTrains
 
-        rng = np.random.default_rng(ctx.seed)
-        dt = 1e-4
-        T = float(p.duration)
-        rate = float(p.rate)
-        n_c = int(round(p.n_inputs * p.correlated_fraction))
-        # correlated group: each input copies a shared Poisson "mother" train with probability sqrt(c)
-        steps = int(T / dt)
-        idx_l, t_l = [], []
-        if n_c:
-            c = np.sqrt(p.correlation)
-            mother = np.nonzero(rng.random(steps) < rate * dt)[0]
-            for k in range(n_c):
-                own = np.nonzero(rng.random(steps) < rate * (1 - c) * dt)[0]
-                keep = mother[rng.random(mother.size) < c]
-                s = np.union1d(own, keep)
-                idx_l.append(np.full(s.size, k)); t_l.append(s)
-        n_u = p.n_inputs - n_c
-        counts = rng.poisson(rate * T, size=n_u)
-        for k in range(n_u):
-            s = np.unique(rng.integers(0, steps, size=counts[k]))
-            idx_l.append(np.full(s.size, n_c + k)); t_l.append(s)
-        idx = np.concatenate(idx_l)
-        tt = np.concatenate(t_l) * dt
-        rule = PairSTDP(A_plus=p.A_plus, A_minus=p.A_plus * 1.05, tau_plus="20 ms", tau_minus="20 ms")
-        neuron = LIF(C_m="200 pF", g_L="10 nS", E_L="-70 mV", V_th="-54 mV", V_reset="-60 mV", t_ref="0 ms",
-                     synapse="conductance", tau_e="5 ms", tau_i="5 ms", E_e="0 mV", E_i="-70 mV")
-        net = NetworkSpec(
-            populations=[Population("inputs", SpikeTrains(indices=idx, times=tt * _S, n=p.n_inputs), p.n_inputs),
-                         Population("neuron", neuron, 1)],
-            projections=[Projection("syn", "inputs", "neuron", rule=rule, w_init=(0.0, 1.0), weight_scale=p.g_max)],
-            monitors=[Monitor("neuron", ("spikes",))],
-            duration=p.duration, dt="0.1 ms", seed=ctx.seed, name="stdp_competition")
+        net = self.network(p, ctx.seed)
         r = simulate(net, ctx.backend, threads=ctx.threads)
-        w = r["syn.w"][np.argsort(r["syn.i"])]
-        rate_out = len(r["neuron.spikes.t"]) / T
-        bimodal = float(np.mean((w < 0.1) | (w > 0.9)))
-        wc, wu = (float(w[:n_c].mean()) if n_c else float("nan")), (float(w[n_c:].mean()) if n_u else float("nan"))
-        rows = [dict(input=k, correlated=int(k < n_c), w=float(w[k])) for k in range(p.n_inputs)]
-        corr = np.arange(p.n_inputs) < n_c
-        fig = plot_weight_distribution(w, {"correlated inputs": corr, "uncorrelated inputs": ~corr},
-                                       w_range=(0.0, 1.0), xlabel="w / w_max (dimensionless)",
-                                       title="STDP competition: final weight distribution")
-        summary = md_table(["quantity", "value"], [
-            ["fraction of weights < 0.1 or > 0.9 (bimodality)", bimodal],
-            ["mean weight, correlated inputs", wc], ["mean weight, uncorrelated inputs", wu],
-            ["output rate (Hz)", rate_out]]) + "\n"
-        return ExperimentResult(rows=rows, arrays={"w": w, "correlated": np.arange(p.n_inputs) < n_c},
-                                summary=summary, figures={"weight_histogram": fig},
-                                info={"bimodality": bimodal, "w_correlated": wc, "w_uncorrelated": wu,
-                                      "output_rate_hz": rate_out, **r.timings})
+        T = float(p.duration)
+        n_c = int(round(p.n_exc * p.correlated_fraction))
+        rows, arrays, table, info = [], {}, [], {}
+        fig_w = {}
+        for k, rate in enumerate(p.rates):
+            order = np.argsort(r[f"syn{k}.i"])
+            w = r[f"syn{k}.w"][order]
+            wt = r[f"syn{k}.state.w"][order]            # (n_exc, snapshots)
+            ts = r[f"syn{k}.state.t"]
+            spikes = r[f"neuron{k}.spikes.t"]
+            bins = np.linspace(0, T, p.snapshots + 1)
+            out_rate = np.histogram(spikes, bins)[0] / np.diff(bins)
+            near = np.mean((wt < 0.1) | (wt > 0.9), axis=0)
+            for j, t in enumerate(ts):
+                rows.append(dict(input_rate_hz=rate, t_s=float(t), near_bounds=float(near[j]),
+                                 mean_w=float(wt[:, j].mean()),
+                                 output_rate_hz=float(out_rate[min(j, len(out_rate) - 1)])))
+            late = spikes[spikes >= 0.9 * T]
+            final_rate = late.size / (0.1 * T)
+            bim = float(np.mean((w < 0.1) | (w > 0.9)))
+            info[f"{rate:g}Hz"] = dict(output_rate_hz=final_rate, first_rate_hz=float(out_rate[0]),
+                                       near_bounds=bim, frac_high=float(np.mean(w > 0.9)), mean_w=float(w.mean()))
+            if n_c:
+                info[f"{rate:g}Hz"].update(w_correlated=float(w[:n_c].mean()), w_uncorrelated=float(w[n_c:].mean()))
+            table.append([f"{rate:g}", float(out_rate[0]), final_rate, bim, float(np.mean(w > 0.9)), float(w.mean())])
+            arrays.update({f"w_{k}": w, f"w_t_{k}": wt, f"t_{k}": ts, f"output_rate_{k}": out_rate})
+            fig_w[f"{rate:g} Hz inputs"] = w
+        from ..plots import plot_weight_distribution
+
+        allw = np.concatenate(list(fig_w.values()))
+        groups = {}
+        off = 0
+        for label, w in fig_w.items():
+            m = np.zeros(allw.size, bool); m[off:off + w.size] = True; off += w.size
+            groups[label] = m
+        fig = plot_weight_distribution(allw, groups, w_range=(0.0, 1.0), xlabel="g_a / g_max (dimensionless)",
+                                       title=f"STDP competition (Song et al. 2000): final weights after {T:g} s")
+        summary = md_table(["input rate (Hz)", "output rate, first window (Hz)", "output rate, last 10 % (Hz)",
+                            "fraction of weights < 0.1 or > 0.9", "fraction > 0.9", "mean w / g_max"], table) + "\n"
+        rates_out = [info[f"{r_:g}Hz"]["output_rate_hz"] for r_ in p.rates]
+        if len(p.rates) > 1:
+            ratio = f"{max(rates_out) / min(rates_out):.2f}" if min(rates_out) > 0 else "n/a (a silent neuron)"
+            summary += (f"\nInput rate x{max(p.rates) / min(p.rates):g} -> output rate x{ratio} "
+                        f"(Song et al. 2000: roughly independent).\n")
+        arrays["rates"] = np.array(p.rates)
+        arrays["w"] = allw                                  # every neuron's final weights, in rate order
+        arrays["correlated"] = np.tile(np.arange(p.n_exc) < n_c, len(p.rates))
+        return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"weight_histogram": fig},
+                                info={"rates": info, **r.timings})
 
 
 # --------------------------------------------------------------------------- reward-modulated STDP
@@ -505,6 +673,167 @@ class RewardStdp(Experiment):
         return ExperimentResult(rows=rows, arrays={"w": w}, summary=summary + "\n", figures={"weights": fig},
                                 info={"w_rewarded": float(w[p.rewarded]), "w_others_mean": float(others.mean()),
                                       **r.timings})
+
+
+# --------------------------------------------------------------------------- firing patterns
+
+def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy", pulses=None,
+                   pulse_weight=None, record=("v",)) -> dict:
+    """Voltage traces of single neurons under a piecewise-constant input current.
+
+    ``models``: ``{name: neuron spec}``, each simulated as a population of one.
+    ``segments``: ``[(duration, {name: current}), ...]``; a name missing from a segment
+    gets zero input. Each segment is one :func:`~bioplaus.simulate.simulate` call that
+    continues the previous one's state with the new ``I_ext``. ``pulses``:
+    ``{name: times}`` of input spikes delivered through a current synapse of weight
+    ``pulse_weight`` (``{name: weight}``), each a brief pulse decaying with the neuron's
+    ``tau_e``. Returns ``{name: {"t", "I", "spikes", var...}}`` (seconds, SI units).
+    """
+    from brian2 import second
+
+    from ..simulate import simulate
+    from ..spec import Monitor, NetworkSpec, Population, Projection, SpikeTrains
+
+    names = list(models)
+    out = {n: {"t": [], "I": [], "spikes": [], **{v: [] for v in record}} for n in names}
+    state, elapsed = None, 0.0
+    for duration, currents in segments:
+        dur = float(quantity("segments", "duration", duration, _MS, positive=True))
+        pops, projs = [], []
+        for n in names:
+            m = models[n]
+            unit = m.receptor_unit()
+            zero = 0 * (unit if unit is not None else 1)
+            pops.append(Population(n, m.replace(I_ext=currents.get(n, zero)), 1))
+            if pulses and n in pulses:
+                t = np.asarray(pulses[n], float) - elapsed
+                t = t[(t >= 0) & (t < dur)]
+                pops.append(Population(f"{n}_pulses", SpikeTrains(indices=np.zeros(t.size, int), times=t * second,
+                                                                  n=1), 1))
+                projs.append(Projection(f"{n}_pulse", f"{n}_pulses", n, w_init=1.0,
+                                        weight_scale=pulse_weight[n]))
+        mons = [Monitor(n, ("spikes", *record)) for n in names]
+        net = NetworkSpec(populations=pops, projections=projs, monitors=mons, duration=dur * second, dt=dt,
+                          name="firing_patterns")
+        init = None if state is None else {k: v for k, v in state.items()
+                                           if not k.endswith(".I_ext") and "_pulse" not in k}
+        r = simulate(net, backend, initial_state=init, elapsed=elapsed, check_divergence=False)
+        for n in names:
+            o = out[n]
+            t = r[f"{n}.state.t"] + elapsed
+            o["t"].append(t)
+            o["I"].append(np.full(t.size, float(currents.get(n, 0.0))))
+            o["spikes"].append(r[f"{n}.spikes.t"] + elapsed)
+            for v in record:
+                o[v].append(r[f"{n}.state.{v}"][0])
+        state = r.state
+        elapsed += dur
+    return {n: {k: np.concatenate(v) for k, v in o.items()} for n, o in out.items()}
+
+
+def firing_pattern_protocols(family: str, *, step="300 ms", baseline="20 ms"):
+    """The papers' protocols: ``{name: (model, segments, pulses, pulse_weight)}`` per preset.
+
+    Izhikevich (2003), Fig. 2: a 10 mV/ms step from rest; TC and LTS: held near -90 mV,
+    then released (rebound); RZ: a pair of brief input pulses 20 ms apart (half the
+    41 ms period of its subthreshold oscillation: no spike), then a pair 40 ms apart
+    (resonant: a spike); each pulse alone is subthreshold. Naud et al. (2008),
+    Fig. 4: the step current of Table 1 (:attr:`AdEx.PAPER_STEP`) from rest.
+    """
+    from brian2 import mV, ms, pA
+
+    from ..spec import AdEx, Izhikevich
+
+    base = float(quantity("params", "baseline", baseline, _MS, nonnegative=True))
+    T = float(quantity("params", "step", step, _MS, positive=True))
+    out = {}
+    if family == "izhikevich":
+        for name in Izhikevich.PRESETS:
+            m = getattr(Izhikevich, name)()
+            if name in ("thalamo_cortical", "low_threshold_spiking"):
+                # holding current that puts rest at -90 mV: 0.04 v^2 + (5 - b) v + 140 + I = 0
+                hold = -(0.04 * 90 ** 2 - (5 - m.b) * 90 + 140)
+                segs = [(T / 2 * _S, {name: hold * mV / ms}), (T / 2 * _S, {})]
+                out[name] = (m, segs, None, None)
+            elif name == "resonator":
+                first = base + 20e-3
+                pulses = [first, first + 0.020, first + 0.150, first + 0.190]
+                out[name] = (m, [((base + T) * _S, {})], pulses, 0.6 * mV / ms)
+            else:
+                segs = ([(base * _S, {})] if base else []) + [(T * _S, {name: 10 * mV / ms})]
+                out[name] = (m, segs, None, None)
+    elif family == "adex":
+        for name in AdEx.PRESETS:
+            m = getattr(AdEx, name)()
+            segs = ([(base * _S, {})] if base else []) + [(T * _S, {name: AdEx.PAPER_STEP[name]})]
+            out[name] = (m, segs, None, None)
+    else:
+        raise ConfigError("params.family", family, "'izhikevich' or 'adex'")
+    return out
+
+
+def run_firing_patterns(family: str, *, dt="0.1 ms", backend="numpy", step="300 ms", baseline="20 ms") -> dict:
+    """Run every preset of ``family`` under its paper protocol; ``{name: traces}`` (see :func:`step_responses`).
+
+    Presets that share a protocol shape run together in one network per segment.
+    """
+    protocols = firing_pattern_protocols(family, step=step, baseline=baseline)
+    groups: dict[tuple, list[str]] = {}
+    for name, (m, segs, pulses, _) in protocols.items():
+        key = (tuple(float(d) for d, _ in segs), pulses is not None)
+        groups.setdefault(key, []).append(name)
+    traces = {}
+    for key, names in groups.items():
+        segs0 = protocols[names[0]][1]
+        segments = [(d, {n: protocols[n][1][k][1].get(n, 0.0) for n in names if n in protocols[n][1][k][1]})
+                    for k, (d, _) in enumerate(segs0)]
+        pulses = {n: protocols[n][2] for n in names if protocols[n][2] is not None} or None
+        weights = {n: protocols[n][3] for n in names if protocols[n][3] is not None} or None
+        traces.update(step_responses({n: protocols[n][0] for n in names}, segments, dt=dt, backend=backend,
+                                     pulses=pulses, pulse_weight=weights))
+    return {n: traces[n] for n in protocols}
+
+
+@register_experiment("firing_patterns")
+class FiringPatterns(Experiment):
+    """Izhikevich (2003) and Naud et al. (2008) presets under the papers' protocols: a grid of traces."""
+
+    description = ("neuron presets: Izhikevich (2003) RS/IB/CH/FS/TC/RZ/LTS and the eight AdEx patterns of "
+                   "Naud et al. (2008)")
+    backends = ("numpy", "cython")
+
+    @dataclass(frozen=True, eq=False)
+    class Params(ExperimentParams):
+        family: str = "izhikevich"
+        dt: Any = "0.1 ms"
+        step: Any = "300 ms"
+        baseline: Any = "20 ms"
+
+        def __post_init__(self):
+            set_field(self, "family", choice("params", "family", self.family, ("izhikevich", "adex")))
+            set_field(self, "dt", quantity("params", "dt", self.dt, _MS, positive=True))
+            set_field(self, "step", quantity("params", "step", self.step, _MS, positive=True))
+            set_field(self, "baseline", quantity("params", "baseline", self.baseline, _MS, nonnegative=True))
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        from ..plots import plot_firing_patterns
+
+        traces = run_firing_patterns(p.family, dt=p.dt, backend=ctx.backend, step=p.step, baseline=p.baseline)
+        rows, arrays = [], {}
+        for name, tr in traces.items():
+            sp = tr["spikes"]
+            isi = np.diff(sp) * 1e3
+            rows.append(dict(preset=name, spikes=int(sp.size), first_spike_ms=float(sp[0] * 1e3) if sp.size else None,
+                             isi_first_ms=float(isi[0]) if isi.size else None,
+                             isi_last_ms=float(isi[-1]) if isi.size else None))
+            for k, v in tr.items():
+                arrays[f"{name}.{k}"] = v
+        title = ("Izhikevich (2003) presets" if p.family == "izhikevich" else "AdEx presets (Naud et al. 2008)")
+        fig = plot_firing_patterns(traces, title=f"{title}, dt = {_ms(p.dt):g} ms")
+        summary = md_table(["preset", "spikes", "first spike (ms)", "first ISI (ms)", "last ISI (ms)"],
+                           [[r["preset"], r["spikes"], r["first_spike_ms"], r["isi_first_ms"], r["isi_last_ms"]]
+                            for r in rows]) + "\n"
+        return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"firing_patterns": fig})
 
 
 from brian2 import Hz as _HZ, ms as _MS, nS as _NS, second as _S  # noqa: E402  (units for validation)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from brian2 import Hz, amp, ms, mV, nA, nS, pF, second, siemens, volt
+from brian2 import Hz, amp, ms, mV, nA, nS, pA, pF, second, siemens, volt
 
 from ..errors import ConfigError, did_you_mean
 from .params import Spec, check_params, choice, number, param, quantity, set_field
@@ -168,23 +168,81 @@ class AdEx(NeuronModel):
     def receptor_unit(self):
         return siemens if self.synapse == "conductance" else amp
 
+    #: preset name -> the step current that shows its pattern: Naud et al. (2008), Table 1,
+    #: except ``transient`` (see :meth:`transient`)
+    PAPER_STEP: ClassVar[dict[str, Any]] = {
+        "tonic": 500 * pA, "adapting": 500 * pA, "initial_bursting": 400 * pA, "regular_bursting": 210 * pA,
+        "delayed_accelerating": 300 * pA, "delayed_regular_bursting": 110 * pA, "transient": 250 * pA,
+        "irregular": 160 * pA,
+    }
+    #: the eight firing patterns of Naud et al. (2008), Fig. 4a-h, in the paper's order
+    PRESETS: ClassVar[tuple[str, ...]] = tuple(PAPER_STEP)
+
+    @classmethod
+    def _naud(cls, C, gL, EL, tau_w, a, b, Vr) -> "AdEx":
+        # common to every row of Naud et al. (2008), Table 1: V_T = -50 mV, Delta_T = 2 mV; the
+        # spike is cut at 0 mV (the figures' peak), which only matters above V_T + 5 Delta_T
+        return cls(C_m=C * pF, g_L=gL * nS, E_L=EL * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=tau_w * ms,
+                   a=a * nS, b=b * pA, V_reset=Vr * mV, V_peak=0 * mV)
+
     @classmethod
     def tonic(cls) -> "AdEx":
-        """Tonic spiking (Naud et al. 2008, Table 1; the paper drives it with a 500 pA step)."""
-        return cls(C_m=200 * pF, g_L=10 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=30 * ms,
-                   a=2 * nS, b=0 * nA, V_reset=-58 * mV, V_peak=0 * mV)
+        """Tonic spiking (Naud et al. 2008, Table 1, Fig. 4a; 500 pA step): constant ISIs.
+
+        Integrated by forward Euler. Recommended dt for every AdEx preset: 0.1 ms (the
+        default); the largest dt that keeps each preset's spike count in a 300 ms step within
+        10 % of the dt = 0.01 ms count is 0.25 ms (regular and delayed regular bursting),
+        0.5 ms (tonic, delayed accelerating, irregular) or 1 ms (adapting, initial bursting,
+        transient); ``benchmarks/bench_neuron_dt.py``, table in ``benchmarks/RESULTS.md``.
+        """
+        return cls._naud(200, 10, -70, 30, 2, 0, -58)
 
     @classmethod
     def adapting(cls) -> "AdEx":
-        """Spike-frequency adaptation (Naud et al. 2008, Table 1; 500 pA step): ISIs lengthen."""
-        return cls(C_m=200 * pF, g_L=12 * nS, E_L=-70 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=300 * ms,
-                   a=2 * nS, b=0.06 * nA, V_reset=-58 * mV, V_peak=0 * mV)
+        """Spike-frequency adaptation (Naud et al. 2008, Table 1, Fig. 4b; 500 pA step): ISIs lengthen."""
+        return cls._naud(200, 12, -70, 300, 2, 60, -58)
+
+    @classmethod
+    def initial_bursting(cls) -> "AdEx":
+        """Initial bursting (Naud et al. 2008, Table 1, Fig. 4c; 400 pA step): a burst, then tonic spikes."""
+        return cls._naud(130, 18, -58, 150, 4, 120, -50)
 
     @classmethod
     def bursting(cls) -> "AdEx":
-        """Initial bursting (Naud et al. 2008, Table 1; 400 pA step): a burst, then tonic spikes."""
-        return cls(C_m=130 * pF, g_L=18 * nS, E_L=-58 * mV, V_T=-50 * mV, Delta_T=2 * mV, tau_w=150 * ms,
-                   a=4 * nS, b=0.12 * nA, V_reset=-50 * mV, V_peak=0 * mV)
+        """Same as :meth:`initial_bursting` (the name used before the eight patterns were added)."""
+        return cls.initial_bursting()
+
+    @classmethod
+    def regular_bursting(cls) -> "AdEx":
+        """Regular bursting (Naud et al. 2008, Table 1, Fig. 4d; 210 pA step): bursts repeat."""
+        return cls._naud(200, 10, -58, 120, 2, 100, -46)
+
+    @classmethod
+    def delayed_accelerating(cls) -> "AdEx":
+        """Delayed accelerating (Naud et al. 2008, Table 1, Fig. 4e; 300 pA step): a delayed
+        first spike, then ISIs shorten (``a < 0``: subthreshold facilitation)."""
+        return cls._naud(200, 12, -70, 300, -10, 0, -58)
+
+    @classmethod
+    def delayed_regular_bursting(cls) -> "AdEx":
+        """Delayed regular bursting (Naud et al. 2008, Table 1, Fig. 4f; 110 pA step)."""
+        return cls._naud(100, 10, -65, 90, -10, 30, -47)
+
+    @classmethod
+    def transient(cls) -> "AdEx":
+        """Transient spiking (Naud et al. 2008, Table 1, Fig. 4g): a few spikes, then silence.
+
+        Published reproductions of this row drive it with 180-350 pA. At 350 pA this model
+        fires three spikes and then keeps firing slowly (ISI 83 ms, at dt = 0.1 and 0.02 ms
+        alike), which is not the figure's pattern, so :attr:`PAPER_STEP` uses 250 pA: two
+        spikes, then silence.
+        """
+        return cls._naud(100, 10, -65, 90, 10, 100, -47)
+
+    @classmethod
+    def irregular(cls) -> "AdEx":
+        """Irregular spiking (Naud et al. 2008, Table 1, Fig. 4h; 160 pA step): ISIs vary without a trend."""
+        return cls._naud(100, 12, -60, 130, -11, 30, -48)
 
 
 @dataclass(frozen=True)
@@ -198,8 +256,11 @@ class Izhikevich(NeuronModel):
     As in the paper, :math:`u`, the input and the synaptic input ``g_e``/``g_i`` are in
     mV/ms (current-based); ``a`` and ``b`` are the paper's numbers (per ms), ``c`` and
     ``d`` are given in mV and ``d`` is a jump of :math:`u` by ``d``/ms (the paper's
-    ``d = 8``). :math:`v` starts at ``c`` and :math:`u` at ``b*c``/ms. The presets
-    respond to ``I_ext = "10 mV/ms"`` as in Izhikevich (2003), Fig. 2.
+    ``d = 8``). :math:`v` starts at rest (:meth:`resting_potential` without input, so that
+    ``I_ext`` acts as a step at t = 0; ``c`` if the model has no rest) and :math:`u` at
+    ``b*v``/ms. The presets respond to ``I_ext = "10 mV/ms"`` as in Izhikevich (2003), Fig. 2.
+    Integrated by forward Euler (the paper's scheme), which this quadratic model needs small
+    steps for: see the presets' recommended dt.
     """
 
     a: Any = param(0.02, positive=True)
@@ -225,25 +286,79 @@ class Izhikevich(NeuronModel):
     def receptor_unit(self):
         return volt / second
 
+    #: preset name -> the paper's abbreviation (Izhikevich 2003, Fig. 2), in the figure's order
+    PRESETS: ClassVar[dict[str, str]] = {
+        "regular_spiking": "RS", "intrinsically_bursting": "IB", "chattering": "CH", "fast_spiking": "FS",
+        "thalamo_cortical": "TC", "resonator": "RZ", "low_threshold_spiking": "LTS",
+    }
+
+    def resting_potential(self, I=0.0):
+        """Stable fixed point of ``v`` for a constant input ``I`` (mV/ms, the paper's units), or ``None``.
+
+        The lower root of :math:`0.04 v^2 + (5 - b) v + 140 + I = 0` (v in mV): -70 mV for
+        ``b = 0.2``, -64.4 mV for LTS/TC (``b = 0.25``), -62.5 mV for RZ (``b = 0.26``).
+        """
+        disc = (5 - self.b) ** 2 - 4 * 0.04 * (140 + float(I))
+        if disc < 0:
+            return None
+        return (-(5 - self.b) - np.sqrt(disc)) / (2 * 0.04) * mV
+
     @classmethod
     def regular_spiking(cls) -> "Izhikevich":
-        """Regular spiking (RS) excitatory cell: spike-frequency adaptation."""
+        """Regular spiking (RS) excitatory cell (Izhikevich 2003, Fig. 2: a=0.02, b=0.2, c=-65, d=8):
+        spike-frequency adaptation.
+
+        Recommended dt: 0.25 ms or less (spikes in a 300 ms, 10 mV/ms step at dt = 1 / 0.1 /
+        0.01 ms: 7 / 8 / 8; ``benchmarks/bench_neuron_dt.py``). The paper integrates with 1 ms
+        (two 0.5 ms half steps for v); forward Euler at 1 ms loses 12-38 % of the spikes of
+        the RS, FS, TC and LTS protocols (table in ``benchmarks/RESULTS.md``).
+        """
         return cls(a=0.02, b=0.2, c=-65 * mV, d=8 * mV)
 
     @classmethod
-    def fast_spiking(cls) -> "Izhikevich":
-        """Fast spiking (FS) inhibitory cell: high-frequency tonic firing, little adaptation."""
-        return cls(a=0.1, b=0.2, c=-65 * mV, d=2 * mV)
+    def intrinsically_bursting(cls) -> "Izhikevich":
+        """Intrinsically bursting (IB; Izhikevich 2003, Fig. 2: a=0.02, b=0.2, c=-55, d=4):
+        an initial burst, then single spikes. Recommended dt: 1 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 11 / 11 / 12; ``benchmarks/bench_neuron_dt.py``)."""
+        return cls(a=0.02, b=0.2, c=-55 * mV, d=4 * mV)
 
     @classmethod
     def chattering(cls) -> "Izhikevich":
-        """Chattering (CH): repeated high-frequency bursts."""
+        """Chattering (CH; Izhikevich 2003, Fig. 2: a=0.02, b=0.2, c=-50, d=2): repeated
+        high-frequency bursts. Recommended dt: 0.5 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 25 / 28 / 28; ``benchmarks/bench_neuron_dt.py``)."""
         return cls(a=0.02, b=0.2, c=-50 * mV, d=2 * mV)
 
     @classmethod
-    def intrinsically_bursting(cls) -> "Izhikevich":
-        """Intrinsically bursting (IB): an initial burst, then single spikes."""
-        return cls(a=0.02, b=0.2, c=-55 * mV, d=4 * mV)
+    def fast_spiking(cls) -> "Izhikevich":
+        """Fast spiking (FS) inhibitory cell (Izhikevich 2003, Fig. 2: a=0.1, b=0.2, c=-65, d=2):
+        high-frequency tonic firing with little adaptation. Recommended dt: 0.25 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 34 / 40 / 41; ``benchmarks/bench_neuron_dt.py``)."""
+        return cls(a=0.1, b=0.2, c=-65 * mV, d=2 * mV)
+
+    @classmethod
+    def thalamo_cortical(cls) -> "Izhikevich":
+        """Thalamo-cortical (TC; Izhikevich 2003, Fig. 2: a=0.02, b=0.25, c=-65, d=0.05): tonic
+        firing when depolarised from rest, a rebound burst after release from hyperpolarisation
+        (about -90 mV). Recommended dt: 0.1 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 5 / 8 / 8; ``benchmarks/bench_neuron_dt.py``)."""
+        return cls(a=0.02, b=0.25, c=-65 * mV, d=0.05 * mV)
+
+    @classmethod
+    def resonator(cls) -> "Izhikevich":
+        """Resonator (RZ; Izhikevich 2003, Fig. 2: a=0.1, b=0.26, c=-65, d=2): damped
+        subthreshold oscillations; fires to input pulses timed at the oscillation period.
+        Recommended dt: 1 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 1 / 1 / 1; ``benchmarks/bench_neuron_dt.py``)."""
+        return cls(a=0.1, b=0.26, c=-65 * mV, d=2 * mV)
+
+    @classmethod
+    def low_threshold_spiking(cls) -> "Izhikevich":
+        """Low-threshold spiking (LTS) inhibitory cell (Izhikevich 2003, Fig. 2: a=0.02, b=0.25,
+        c=-65, d=2): high-frequency trains with adaptation, and a rebound spike after release
+        from hyperpolarisation. Recommended dt: 0.1 ms or less (spikes in its
+        protocol at dt = 1 / 0.1 / 0.01 ms: 2 / 3 / 3; ``benchmarks/bench_neuron_dt.py``)."""
+        return cls(a=0.02, b=0.25, c=-65 * mV, d=2 * mV)
 
 
 @dataclass(frozen=True)
