@@ -18,9 +18,11 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 from ..errors import ConfigError, did_you_mean
 from .neurons import InputModel, NeuronModel, SpikeTrains
 from .params import Spec, choice, integer, number, quantity, set_field, unit_name
+from .init import initial_value
 from .rules import Homeostasis, Rule, Static
 
-__all__ = ["Population", "Projection", "Modulator", "Monitor", "NetworkSpec"]
+__all__ = ["Population", "Projection", "Modulator", "Monitor", "NetworkSpec", "FixedInDegree", "FixedOutDegree",
+           "Explicit"]
 
 
 def _check_one_spike_per_step(pop: "Population", dt) -> None:
@@ -50,11 +52,17 @@ def _check_name(owner: str, value: Any) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Population(Spec):
-    """A named group of ``size`` units of one neuron or input ``model``."""
+    """A named group of ``size`` units of one neuron or input ``model``.
+
+    ``init`` maps state variables to initial values (:mod:`bioplaus.spec.init`): a constant,
+    ``(low, high)`` drawn uniformly, or ``{"normal": (mean, std)}``, e.g.
+    ``init={"v": ("-60 mV", "-50 mV")}``; unset variables start at the model's own values.
+    """
 
     name: str
     model: Any
     size: int | None = None
+    init: Any = None
 
     def __post_init__(self):
         _check_name("Population", self.name)
@@ -72,6 +80,17 @@ class Population(Spec):
         if implied is not None and (size < implied if lower_bound_only else size != implied):
             raise ConfigError(f"{owner}.size", self.size, f"{implied} (the size implied by its input data)")
         set_field(self, "size", size)
+        if self.init is not None:
+            if not isinstance(self.init, dict):
+                raise ConfigError(f"{owner}.init", self.init, "a table of state variables, e.g. "
+                                                              "{ v = [\"-60 mV\", \"-50 mV\"] }")
+            known = list(self.model.probeable) if isinstance(self.model, NeuronModel) else []
+            for var in self.init:
+                if var not in known:
+                    raise ConfigError(f"{owner}.init.{var}", self.init[var], f"a state variable of "
+                                      f"{type(self.model).__name__}: " + (", ".join(known) or "(none: inputs have no "
+                                                                         "state to set)") + did_you_mean(var, known))
+            set_field(self, "init", {var: initial_value(f"{owner}.init.{var}", v) for var, v in self.init.items()})
 
     @property
     def kind(self) -> str:
@@ -86,13 +105,79 @@ CONNECTIVITY = ("all", "one_to_one", "all_but_self")
 
 
 @dataclass(frozen=True, eq=False)
+class FixedInDegree(Spec):
+    """Every postsynaptic unit receives exactly ``k`` synapses from distinct presynaptic units,
+    chosen uniformly at random (``allow_self=False``: never from the unit with its own index)."""
+
+    k: int
+    allow_self: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class FixedOutDegree(Spec):
+    """Every presynaptic unit makes exactly ``k`` synapses onto distinct postsynaptic units."""
+
+    k: int
+    allow_self: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class Explicit(Spec):
+    """Synapses listed one by one: presynaptic ``i[s]`` to postsynaptic ``j[s]`` (e.g. read from a file)."""
+
+    i: Any
+    j: Any
+
+    def __post_init__(self):
+        for f in ("i", "j"):
+            a = np.asarray(getattr(self, f))
+            if a.ndim != 1 or (a.size and a.dtype.kind not in "iu" and not np.all(np.mod(a, 1) == 0)):
+                raise ConfigError(f"connectivity.{f}", f"array of shape {a.shape}", "a list of integer indices")
+            a = a.astype(np.int64)
+            a.setflags(write=False)
+            set_field(self, f, a)
+        if self.i.shape != self.j.shape:
+            raise ConfigError("connectivity.j", f"{self.j.size} indices", f"one per presynaptic index ({self.i.size})")
+
+
+def _connectivity(owner: str, c: Any) -> Any:
+    """Validate ``Projection.connectivity`` (tables from model files become the objects above)."""
+    if isinstance(c, str):
+        return choice(owner, "connectivity", c, CONNECTIVITY)
+    if isinstance(c, dict):
+        keys = set(c)
+        if keys in ({"in_degree"}, {"in_degree", "allow_self"}, {"out_degree"}, {"out_degree", "allow_self"}):
+            kind = "in_degree" if "in_degree" in keys else "out_degree"
+            c = (FixedInDegree if kind == "in_degree" else FixedOutDegree)(c[kind], c.get("allow_self", True))
+        elif keys == {"i", "j"}:
+            c = Explicit(c["i"], c["j"])
+        else:
+            raise ConfigError(f"{owner}.connectivity", c, "{ in_degree = k }, { out_degree = k }, { i = [...], j = [...] }"
+                              ", a probability, or one of " + ", ".join(CONNECTIVITY))
+    if isinstance(c, (FixedInDegree, FixedOutDegree)):
+        k = integer(f"{owner}.connectivity", "in_degree" if isinstance(c, FixedInDegree) else "out_degree", c.k,
+                    minimum=0)
+        if not isinstance(c.allow_self, bool):
+            raise ConfigError(f"{owner}.connectivity.allow_self", c.allow_self, "true or false")
+        return type(c)(k, c.allow_self)
+    if isinstance(c, Explicit):
+        if c.i.size and (c.i.min() < 0 or c.j.min() < 0):
+            raise ConfigError(f"{owner}.connectivity.i", int(min(c.i.min(), c.j.min())), "indices >= 0")
+        return c
+    return number(owner, "connectivity", c, low=0.0, high=1.0)
+
+
+@dataclass(frozen=True, eq=False)
 class Projection(Spec):
     """Synapses from ``pre`` to ``post`` with a plasticity ``rule``.
 
     Parameters
     ----------
-    connectivity : ``"all"``, ``"one_to_one"``, ``"all_but_self"`` or a probability in [0, 1]
-        Drawn in numpy from the network seed, so every backend gets the same synapses.
+    connectivity : ``"all"``, ``"one_to_one"``, ``"all_but_self"``, a probability in [0, 1],
+        :class:`FixedInDegree`, :class:`FixedOutDegree` or :class:`Explicit` synapse lists
+        (model files: ``{ in_degree = 80 }``, ``{ out_degree = 80 }``, ``{ i = [...], j = [...] }``
+        or ``{ file = "synapses.npz" }``). Drawn in numpy from the network seed, so every
+        backend gets the same synapses.
     w_init : float, ``(low, high)`` for uniform, or an array ``(n_pre, n_post)``
     weight_scale : quantity
         What an incoming spike adds to the post-synaptic ``g_e``/``g_i``, multiplied by
@@ -117,11 +202,7 @@ class Projection(Spec):
         owner = f"projections.{self.name}"
         if not isinstance(self.rule, Rule):
             raise ConfigError(f"{owner}.rule", self.rule, "a plasticity rule (e.g. PairSTDP(), Oja())")
-        c = self.connectivity
-        if isinstance(c, str):
-            choice(owner, "connectivity", c, CONNECTIVITY)
-        else:
-            set_field(self, "connectivity", number(owner, "connectivity", c, low=0.0, high=1.0))
+        set_field(self, "connectivity", _connectivity(owner, self.connectivity))
         w = self.w_init
         if isinstance(w, (tuple, list)) and len(w) == 2 and np.ndim(w) == 1:
             lo = number(owner, "w_init[0]", w[0])
@@ -328,6 +409,18 @@ class NetworkSpec(Spec):
         else:
             ws = 1.0 if p.weight_scale is None else p.weight_scale
             set_field(p, "weight_scale", number(owner, "weight_scale", ws))
+        c = p.connectivity
+        for cls_, n_from, n_to, what in ((FixedInDegree, pre.size, post.size, "in_degree"),
+                                         (FixedOutDegree, post.size, pre.size, "out_degree")):
+            if isinstance(c, cls_):
+                avail = n_from - (0 if c.allow_self or p.pre != p.post else 1)
+                if c.k > avail:
+                    raise ConfigError(f"{owner}.connectivity.{what}", c.k, f"at most {avail} (distinct units of "
+                                      f"{p.pre if what == 'in_degree' else p.post!r})")
+        if isinstance(c, Explicit) and c.i.size and (c.i.max() >= pre.size or c.j.max() >= post.size):
+            bad, n, end = ((int(c.i.max()), pre.size, "i") if c.i.max() >= pre.size else (int(c.j.max()), post.size, "j"))
+            raise ConfigError(f"{owner}.connectivity.{end}", bad, f"indices < {n} (the size of "
+                              f"{p.pre if end == 'i' else p.post!r})")
         if p.connectivity == "one_to_one" and pre.size != post.size:
             raise ConfigError(f"{owner}.connectivity", "one_to_one",
                               f"equal sizes (pre {p.pre!r} has {pre.size}, post {p.post!r} has {post.size})")
@@ -365,7 +458,10 @@ class NetworkSpec(Spec):
         else:
             proj = projs[m.target]
             pre, post = pops[proj.pre], pops[proj.post]
-            size = None if isinstance(proj.connectivity, float) else (
+            c = proj.connectivity
+            size = None if isinstance(c, float) else (
+                post.size * c.k if isinstance(c, FixedInDegree) else pre.size * c.k if isinstance(c, FixedOutDegree)
+                else c.i.size if isinstance(c, Explicit) else
                 pre.size if proj.connectivity == "one_to_one" else
                 pre.size * post.size - (min(pre.size, post.size) if proj.connectivity == "all_but_self" else 0))
             known = list(dict.fromkeys(("w", *proj.rule.modifies, *proj.rule.probeable)))
