@@ -48,10 +48,10 @@ def test_oracle_training_follows_backprop(rng):
     assert not np.allclose(sg.net.weights[0], net.weights[0])  # it learned
 
 
-def _fit_predictor(conditioned: bool, steps: int = 3000):
+def _fit_predictor(conditioned: bool, steps: int = 3000, seed: int = 3):
     """Fixed network, MSE loss: the true gradient wrt the last hidden layer, (W2 h + b - y) W2, is linear
     in (h, y), so a label-conditioned linear predictor can represent it exactly."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     net = MLP.random((6, 16, 3), "tanh", "mse", rng)
     learner = _learner(net, sg_lr=0.02, conditioned=conditioned)
     learner.opt.lr = 0.0  # the network stays fixed; only the predictor learns
@@ -65,15 +65,19 @@ def _fit_predictor(conditioned: bool, steps: int = 3000):
     return angle_deg(g.dW[0], net.gradients(x, y)[1].dW[0]), angle_deg(synthetic[0], target[0])
 
 
-def test_trained_linear_predictor_reaches_the_true_gradient():
-    angle_w, angle_pred = _fit_predictor(conditioned=True)
-    assert angle_pred < 2.0
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_trained_linear_predictor_reaches_the_true_gradient(seed):
+    angle_w, angle_pred = _fit_predictor(conditioned=True, seed=seed)
+    assert angle_pred < 2.0  # measured 0.01-0.2 degrees over seeds 0-7
     assert angle_w < 2.0
 
 
-def test_unconditioned_predictor_cannot_represent_the_label_dependence():
-    angle_w, _ = _fit_predictor(conditioned=False)
-    assert angle_w > 20.0
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_unconditioned_predictor_cannot_represent_the_label_dependence(seed):
+    """The part of the gradient that depends on the label is out of its reach: the angle stays large
+    (13-40 degrees measured over seeds 0-15), where the conditioned predictor reaches < 0.2 degrees."""
+    angle_w, _ = _fit_predictor(conditioned=False, seed=seed)
+    assert angle_w > 8.0
 
 
 def test_sg_learns_hidden_weights_on_digits():
