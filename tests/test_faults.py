@@ -204,6 +204,18 @@ def test_compare_never_overwrites_and_overwrite_clears(tmp_path, capsys, monkeyp
     assert not (runs[0] / "figures" / "stale.png").exists() and (runs[0] / "metrics.csv").exists()
 
 
+def test_sweep_into_a_used_directory_needs_overwrite(tmp_path, capsys):
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "results.csv").write_text("point\nold\n")
+    argv = ["sweep", str(_model(tmp_path, n=50)), "--grid", "params.n_samples=50,60", "--in-process", "--out", str(out)]
+    rc, err = _cli(capsys, *argv)
+    assert rc == 2 and "--overwrite" in err and (out / "results.csv").read_text() == "point\nold\n"
+    rc, err = _cli(capsys, *argv, "--overwrite")
+    assert rc == 0, err
+    assert "old" not in (out / "results.csv").read_text() and len(list(out.glob("points/*/point.json"))) == 2
+
+
 def test_default_names_never_collide(tmp_path):
     from bioplaus.results import new_output_dir
 
