@@ -1458,7 +1458,7 @@ def plot_firing_patterns(traces: Mapping[str, Mapping[str, Any]], *, ncols: int 
     """A grid of voltage traces, one per neuron preset, each above its input current,
     laid out like Izhikevich (2003), Fig. 2 and Naud et al. (2008), Fig. 4.
 
-    ``traces``: ``{preset: {"t": s, "v": V, "I": input (A, or V/s for Izhikevich)}}``.
+    ``traces``: ``{preset: {"t": s, "v": V, "I": input (A, or V/s for Izhikevich), "I_unit": optional}}``.
     """
     names = list(traces)
     nrows = max(1, math.ceil(len(names) / ncols))
@@ -1472,7 +1472,8 @@ def plot_firing_patterns(traces: Mapping[str, Mapping[str, Any]], *, ncols: int 
         t = np.asarray(tr["t"], float) * 1e3
         ax_v.plot(t, np.asarray(tr["v"], float) * 1e3, color="k", lw=0.7)
         I = np.asarray(tr["I"], float)
-        izh = np.nanmax(np.abs(I)) > 1e-3 if I.size else False  # mV/ms inputs are ~10 V/s, currents ~1e-10 A
+        unit = tr.get("I_unit") or ("mV/ms" if I.size and np.nanmax(np.abs(I)) > 1e-3 else "pA")
+        izh = unit == "mV/ms"  # mV/ms inputs are ~10 V/s, currents ~1e-10 A
         ax_i.plot(t, I if izh else I * 1e12, color="C0", lw=0.9)
         ax_v.set_title(name.replace("_", " "), fontsize=9)
         ax_v.set_ylabel("v (mV)", fontsize=8)

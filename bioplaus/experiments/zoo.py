@@ -687,7 +687,8 @@ def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy
     continues the previous one's state with the new ``I_ext``. ``pulses``:
     ``{name: times}`` of input spikes delivered through a current synapse of weight
     ``pulse_weight`` (``{name: weight}``), each a brief pulse decaying with the neuron's
-    ``tau_e``. Returns ``{name: {"t", "I", "spikes", var...}}`` (seconds, SI units).
+    ``tau_e``. Returns ``{name: {"t", "I", "spikes", var...}}`` (seconds, SI units; ``I``
+    includes the pulses' synaptic input) and ``"I_unit"``, the unit to plot ``I`` in.
     """
     from brian2 import second
 
@@ -712,7 +713,7 @@ def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy
                                                                   n=1), 1))
                 projs.append(Projection(f"{n}_pulse", f"{n}_pulses", n, w_init=1.0,
                                         weight_scale=pulse_weight[n]))
-        mons = [Monitor(n, ("spikes", *record)) for n in names]
+        mons = [Monitor(n, ("spikes", *record, *(("g_e",) if pulses and n in pulses else ()))) for n in names]
         net = NetworkSpec(populations=pops, projections=projs, monitors=mons, duration=dur * second, dt=dt,
                           name="firing_patterns")
         init = None if state is None else {k: v for k, v in state.items()
@@ -722,13 +723,19 @@ def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy
             o = out[n]
             t = r[f"{n}.state.t"] + elapsed
             o["t"].append(t)
-            o["I"].append(np.full(t.size, float(currents.get(n, 0.0))))
+            I = np.full(t.size, float(currents.get(n, 0.0)))
+            if pulses and n in pulses:  # the pulses' synaptic input, in the same unit as I_ext
+                I = I + r[f"{n}.state.g_e"][0]
+            o["I"].append(I)
             o["spikes"].append(r[f"{n}.spikes.t"] + elapsed)
             for v in record:
                 o[v].append(r[f"{n}.state.{v}"][0])
         state = r.state
         elapsed += dur
-    return {n: {k: np.concatenate(v) for k, v in o.items()} for n, o in out.items()}
+    result = {n: {k: np.concatenate(v) for k, v in o.items()} for n, o in out.items()}
+    for n in names:
+        result[n]["I_unit"] = "mV/ms" if models[n].receptor_unit() == _VOLT / _S else "pA"
+    return result
 
 
 def firing_pattern_protocols(family: str, *, step="300 ms", baseline="20 ms"):
@@ -827,7 +834,8 @@ class FiringPatterns(Experiment):
                              isi_first_ms=float(isi[0]) if isi.size else None,
                              isi_last_ms=float(isi[-1]) if isi.size else None))
             for k, v in tr.items():
-                arrays[f"{name}.{k}"] = v
+                if k != "I_unit":
+                    arrays[f"{name}.{k}"] = v
         title = ("Izhikevich (2003) presets" if p.family == "izhikevich" else "AdEx presets (Naud et al. 2008)")
         fig = plot_firing_patterns(traces, title=f"{title}, dt = {_ms(p.dt):g} ms")
         summary = md_table(["preset", "spikes", "first spike (ms)", "first ISI (ms)", "last ISI (ms)"],
@@ -836,4 +844,4 @@ class FiringPatterns(Experiment):
         return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"firing_patterns": fig})
 
 
-from brian2 import Hz as _HZ, ms as _MS, nS as _NS, second as _S  # noqa: E402  (units for validation)
+from brian2 import Hz as _HZ, ms as _MS, nS as _NS, second as _S, volt as _VOLT  # noqa: E402  (units)
