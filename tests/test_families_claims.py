@@ -114,3 +114,21 @@ def test_doctests_of_the_new_modules():
     from bioplaus.reference import nondiff
 
     assert doctest.testmod(nondiff).failed == 0
+
+
+def test_claim_depth_model_measures_norms_per_layer_and_gives_a_verdict(tmp_path):
+    from bioplaus.config import load_model
+    from bioplaus.results import read_csv
+    from bioplaus.runner import run_model
+
+    cfg = load_model(MODELS / "claim_depth.toml", ["params.epochs=1", "params.seeds=1", "params.depths=[1, 3]",
+                                                   "params.width=16"])
+    res = run_model(cfg, tmp_path / "c3", progress=lambda m: None)
+    assert res.status == "ok" and isinstance(res.info["verdict"]["held"], bool)
+    rows = read_csv(tmp_path / "c3" / "metrics.csv")
+    norms = [r for r in rows if r["kind"] == "norm_at_init" and int(r["depth"]) == 3]
+    assert len(norms) == 3 * 4 and all(float(r["update_norm"]) > 0 for r in norms)
+    # at depth 1, BP and FA share the output layer's update (same output error) but not the hidden one's
+    n1 = {(r["rule"], int(r["layer"])): float(r["update_norm"]) for r in rows
+          if r["kind"] == "norm_at_init" and int(r["depth"]) == 1}
+    assert n1["bp", 2] == pytest.approx(n1["fa", 2]) and n1["bp", 1] != pytest.approx(n1["fa", 1])

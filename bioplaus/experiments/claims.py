@@ -29,7 +29,7 @@ from ..spec.params import integer, number, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 from .beyond import _names, _sizes, _subplots
 
-__all__ = ["ClaimAnyDirection", "ClaimNonDifferentiable"]
+__all__ = ["ClaimAnyDirection", "ClaimNonDifferentiable", "ClaimDepth"]
 
 
 def _pm(v: tuple[float, float] | np.ndarray) -> str:
@@ -282,3 +282,128 @@ class ClaimNonDifferentiable(Experiment):
         fig.tight_layout()
         info = {"verdicts": verdicts, "study_time_s": time.perf_counter() - t0}
         return ExperimentResult(rows=rows, summary=summary, figures={"claim_nondifferentiable": fig}, info=info)
+
+
+# --------------------------------------------------------------------------- claim 3
+@register_experiment("claim_depth")
+class ClaimDepth(Experiment):
+    """Depth: per-layer update norms at initialisation and accuracy of BP, FA and DFA from 2 to 16 hidden layers."""
+
+    description = ("claim: backprop's gradients vanish or explode with depth while direct feedback does not; "
+                   "per-layer update norms and accuracy of BP, FA, DFA for 2-16 hidden layers")
+    backends = ("numpy",)
+
+    @dataclass(frozen=True, eq=False)
+    class Params(ExperimentParams):
+        dataset: str = "digits"
+        depths: Any = (2, 4, 8, 16)
+        width: int = 64
+        rules: Any = ("bp", "fa", "dfa")
+        activation: str = "tanh"
+        epochs: int = 10
+        batch_size: int = 16
+        seeds: int = 2
+        lr: Any = 0.02
+
+        def __post_init__(self):
+            o = "params"
+            from ..data import check_dataset_name
+            from ..reference.mlp import check_activation
+
+            check_dataset_name(self.dataset, "params.dataset")
+            set_field(self, "depths", _sizes(o, "depths", self.depths))
+            set_field(self, "width", integer(o, "width", self.width, minimum=1))
+            set_field(self, "rules", _names(o, "rules", self.rules))
+            check_activation(self.activation, "params.activation")
+            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
+            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
+            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
+            set_field(self, "lr", number(o, "lr", self.lr, positive=True))
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        from ..data import load_dataset
+        from ..harness import PROBE_SIZE, CompareConfig, compare
+        from ..reference.credit import TrainSettings, make_credit_rule
+        from ..reference.mlp import MLP
+
+        ss = lambda *k: np.random.SeedSequence(ctx.seed, spawn_key=k)  # noqa: E731
+        data = load_dataset(p.dataset, ctx.data_dir, seed=ss(0))
+        probe = np.sort(np.random.default_rng(ss(0, 1)).permutation(len(data.x_train))[:PROBE_SIZE])
+        xp, yp = data.x_train[probe], data.y_train[probe]
+        rows: list[dict[str, Any]] = []
+        norms: dict[tuple[int, str], np.ndarray] = {}
+        acc: dict[tuple[int, str], np.ndarray] = {}
+        for d in p.depths:
+            hidden = (p.width,) * d
+            sizes = (data.n_features, *hidden, data.n_outputs)
+            for rule in p.rules:
+                per_seed = []
+                for i in range(p.seeds):  # the harness's initial network of seed i
+                    net0 = MLP.random(sizes, p.activation, data.default_loss, np.random.default_rng(ss(1, i, 0)))
+                    learner = make_credit_rule(rule).learner()
+                    learner.init(net0, np.random.default_rng(ss(1, i, 2, 99)), TrainSettings(lr=p.lr))
+                    g = learner.updates(xp, yp)
+                    per_seed.append([float(np.linalg.norm(w)) for w in g.dW])
+                norms[d, rule] = np.mean(per_seed, axis=0)
+                for l, v in enumerate(norms[d, rule]):
+                    rows.append(dict(kind="norm_at_init", depth=d, rule=rule, layer=l + 1, update_norm=float(v)))
+            res = compare(CompareConfig(dataset=p.dataset, data_dir=ctx.data_dir, rules=p.rules, hidden=hidden,
+                                        activation=p.activation, epochs=p.epochs, batch_size=p.batch_size,
+                                        seeds=p.seeds, seed=ctx.seed, lr=p.lr, threads=ctx.threads or 1),
+                          progress=False)
+            for rule in p.rules:
+                acc[d, rule] = res.final(rule)
+                rows.append(dict(kind="accuracy", depth=d, rule=rule, test_acc=float(np.mean(acc[d, rule])),
+                                 test_acc_std=float(np.std(acc[d, rule])), status=res.summary_of(rule).status))
+            ctx.log(f"depth {d}: " + ", ".join(f"{r} {np.mean(acc[d, r]):.3f}" for r in p.rules))
+        ratio = {(d, r): float(norms[d, r][0] / norms[d, r][d - 1]) for d in p.depths for r in p.rules}
+        summary = (f"{data.name}, {p.activation} hidden layers of {p.width}, {p.epochs} epochs, batch {p.batch_size}, "
+                   f"momentum 0.9, lr {p.lr:g} for every rule, {p.seeds} seed(s). Update norms: ‖ΔW_l‖ of each "
+                   f"rule on the {PROBE_SIZE}-sample probe batch at initialisation (mean over seeds); *first/last* "
+                   "= ‖ΔW_1‖ / ‖ΔW_H‖ (first against last hidden layer's input weights).\n\n")
+        head = ["depth"] + [f"{r} test acc" for r in p.rules] + [f"{r} first/last" for r in p.rules]
+        tab = [[d] + [_pm(acc[d, r]) for r in p.rules] + [f"{ratio[d, r]:.3g}" for r in p.rules]
+               for d in p.depths]
+        summary += md_table(head, tab) + "\n"
+        dmin, dmax = min(p.depths), max(p.depths)
+        verdict = {}
+        if "bp" in p.rules and "dfa" in p.rules and dmax > dmin:
+            bp_fall = ratio[dmax, "bp"] / ratio[dmin, "bp"]
+            dfa_fall = ratio[dmax, "dfa"] / ratio[dmin, "dfa"]
+            vanish = ratio[dmax, "bp"] < 0.1
+            dfa_ok = float(np.mean(acc[dmax, "dfa"])) >= float(np.mean(acc[dmax, "bp"])) - 0.01
+            verdict = dict(bp_first_over_last=ratio[dmax, "bp"], dfa_first_over_last=ratio[dmax, "dfa"],
+                           vanishing=vanish, dfa_at_least_bp=dfa_ok, held=vanish and dfa_ok)
+            summary += (f"\nAt depth {dmax}, BP's first-layer update is {ratio[dmax, 'bp']:.3g} times its last hidden "
+                        f"layer's ({bp_fall:.3g}x the depth-{dmin} ratio); DFA's {ratio[dmax, 'dfa']:.3g} "
+                        f"({dfa_fall:.3g}x). Test accuracy at depth {dmax}: BP {np.mean(acc[dmax, 'bp']):.3f}, "
+                        f"DFA {np.mean(acc[dmax, 'dfa']):.3f}.\n\n**Criterion**: the claim holds if BP's first-layer "
+                        "update falls below a tenth of its last hidden layer's at the largest depth and DFA is at "
+                        "least as accurate there (within 0.01). ")
+            why = ([] if vanish else ["BP's updates did not vanish at this depth"]) + (
+                [] if dfa_ok else ["DFA was less accurate than BP"])
+            summary += ("**Result: the claim held.**\n" if verdict["held"] else
+                        "**Result: the claim did not hold**: " + "; ".join(why) + ".\n")
+        fig, (ax1, ax2) = _subplots(2)
+        styles = {r: f"C{k}" for k, r in enumerate(p.rules)}
+        for d, ls in zip(p.depths, ("-", "--", "-.", ":", (0, (1, 3)))):
+            for r in p.rules:
+                ax1.plot(np.arange(1, d + 2), norms[d, r], ls=ls, marker=".", color=styles[r],
+                         label=f"{r}, {d} hidden" if r == p.rules[0] or d == dmax else None)
+        ax1.set_yscale("log")
+        ax1.set_xlabel("layer (1 = input weights)")
+        ax1.set_ylabel("‖ΔW_l‖ at initialisation")
+        ax1.set_title("Update norm per layer")
+        for r in p.rules:
+            ax2.errorbar(p.depths, [np.mean(acc[d, r]) for d in p.depths], yerr=[np.std(acc[d, r]) for d in p.depths],
+                         marker="o", color=styles[r], label=r, capsize=3)
+        ax2.set_xscale("log", base=2)
+        ax2.set_xlabel("hidden layers")
+        ax2.set_ylabel(f"test accuracy after {p.epochs} epochs")
+        ax2.set_title("Accuracy against depth")
+        for ax in (ax1, ax2):
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        return ExperimentResult(rows=rows, summary=summary, figures={"claim_depth": fig},
+                                info={"verdict": verdict, "first_over_last": {f"{d}/{r}": v for (d, r), v in ratio.items()}})
