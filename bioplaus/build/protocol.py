@@ -84,7 +84,8 @@ def gated_populations(spec) -> set[str]:
     """Populations that get the ``plastic`` gate: targets of plastic projections, adaptive thresholds."""
     if spec.protocol is None:
         return set()
-    out = {p.post for p in spec.projections if not isinstance(p.rule, Static)}
+    inputs = {p.name for p in spec.populations if p.is_input}
+    out = {p.post for p in spec.projections if not isinstance(p.rule, Static)} - inputs
     out |= {p.name for p in spec.populations if not p.is_input and getattr(p.model, "adaptation", None) is not None}
     return out
 

@@ -29,7 +29,7 @@ from brian2 import Hz, ms
 
 from ..errors import ConfigError
 from .neurons import InputModel, _as_float_array
-from .params import Spec, choice, number, quantity, set_field
+from .params import Spec, check_params, number, param, set_field
 
 __all__ = ["Phase", "Protocol", "ProtocolInput", "SpikeCountReadout"]
 
@@ -85,12 +85,13 @@ class Protocol(Spec):
     samples: Any
     phases: Any
     labels: Any = None
-    present: Any = "350 ms"
-    rest: Any = "150 ms"
-    learn_in_rest: bool = True
+    present: Any = param("350 ms", unit=ms, positive=True)
+    rest: Any = param("150 ms", unit=ms, nonnegative=True)
+    learn_in_rest: bool = param(True, boolean=True)
 
     def __post_init__(self):
         o = "Protocol"
+        check_params(self, o)
         samples = _as_float_array(o, "samples", self.samples, 2)
         if samples.shape[0] == 0:
             raise ConfigError(f"{o}.samples", "0 samples", "at least one sample")
@@ -122,10 +123,6 @@ class Protocol(Spec):
                 raise ConfigError(f"{o}.labels", int(lab.min()), "class labels >= 0")
             lab.setflags(write=False)
             set_field(self, "labels", lab)
-        set_field(self, "present", quantity(o, "present", self.present, ms, positive=True))
-        set_field(self, "rest", quantity(o, "rest", self.rest, ms, nonnegative=True))
-        if not isinstance(self.learn_in_rest, bool):
-            raise ConfigError(f"{o}.learn_in_rest", self.learn_in_rest, "true or false")
 
     # ------------------------------------------------------------------ derived
     @property
@@ -206,16 +203,10 @@ class ProtocolInput(InputModel):
     ``r = scale * sample[i]`` (rate networks).
     """
 
-    encoding: str = "poisson"
-    max_rate: Any = "63.75 Hz"
-    scale: Any = 1.0
+    encoding: str = param("poisson", choices=("poisson", "rate"))
+    max_rate: Any = param("63.75 Hz", unit=Hz, positive=True)
+    scale: Any = param(1.0)
     _probeable: ClassVar[tuple[str, ...]] = ()
-
-    def __post_init__(self):
-        n = "ProtocolInput"
-        set_field(self, "encoding", choice(n, "encoding", self.encoding, ("poisson", "rate")))
-        set_field(self, "max_rate", quantity(n, "max_rate", self.max_rate, Hz, positive=True))
-        set_field(self, "scale", number(n, "scale", self.scale))
 
     @property
     def kind(self) -> str:  # type: ignore[override]
