@@ -327,3 +327,23 @@ def test_families_model_file_runs_every_family(tmp_path):
             assert float(r["wall_time_s"]) > 0
     summary = (tmp_path / "fam" / "summary.md").read_text()
     assert all(f"| {rule} |" in summary for rule in rules)
+
+
+@pytest.mark.parametrize("rule", FAMILIES)
+def test_learners_survive_a_checkpoint_round_trip(rule):
+    """Checkpoints pickle the learner: shared state (feedback/inverse optimisers) must stay shared."""
+    import pickle
+
+    from bioplaus.data import load_dataset
+
+    d = load_dataset("digits", seed=0)
+    x, y = d.x_train[:128], d.y_train[:128]
+    learner = _learner(make_credit_rule(rule), MLP.random((64, 12, 10), rng=np.random.default_rng(3)))
+    learner.train_epoch(x, y, np.random.default_rng(0))
+    copy = pickle.loads(pickle.dumps(learner))
+    for lr in (learner, copy):
+        lr.train_epoch(x, y, np.random.default_rng(1))
+    a, b = learner.weights(), copy.weights()
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
