@@ -142,7 +142,7 @@ _RUNS = (
 
 @register_experiment("claim_nondifferentiable")
 class ClaimNonDifferentiable(Experiment):
-    """Step and black-box hidden units: BP with the true derivative vs FA/DFA with a pseudo-derivative vs node perturbation."""
+    """Step and black-box hidden units: BP with the true derivative, FA/DFA with a pseudo-derivative, node perturbation."""
 
     description = ("claim: with non-differentiable or unknown hidden units backprop halts; step and staircase "
                    "units, BP (true f'=0), FA/DFA (straight-through f'), node perturbation (no f')")
@@ -406,4 +406,5 @@ class ClaimDepth(Experiment):
             ax.legend(fontsize=7)
         fig.tight_layout()
         return ExperimentResult(rows=rows, summary=summary, figures={"claim_depth": fig},
-                                info={"verdict": verdict, "first_over_last": {f"{d}/{r}": v for (d, r), v in ratio.items()}})
+                                info={"verdict": verdict,
+                                      "first_over_last": {f"{d}/{r}": v for (d, r), v in ratio.items()}})

@@ -76,7 +76,7 @@ class _LearnedFeedback(CreditRule):
 @register_credit_rule("kp")
 @dataclass(frozen=True)
 class KolenPollack(_LearnedFeedback):
-    r"""Kolen–Pollack: forward and feedback weights get the same local update and decay, so :math:`B_l \to W_{l+1}^{\top}`.
+    r"""Kolen–Pollack: forward and feedback weights share local update and decay, so :math:`B_l \to W_{l+1}^{\top}`.
 
     Parameters
     ----------
@@ -99,7 +99,7 @@ class KolenPollack(_LearnedFeedback):
 @register_credit_rule("mirror")
 @dataclass(frozen=True)
 class WeightMirror(_LearnedFeedback):
-    r"""Weight mirroring: feedback learns from noise sent through the forward weights, :math:`B_l \propto W_{l+1}^{\top}`.
+    r"""Weight mirroring: feedback learns from noise sent through forward weights, :math:`B_l \propto W_{l+1}^{\top}`.
 
     Parameters
     ----------
