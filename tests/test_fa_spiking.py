@@ -51,11 +51,26 @@ def test_error_neurons_fire_with_the_sign_of_the_error():
     np.testing.assert_array_equal(res.w2, w2)
 
 
-def test_event_driven_updates_reduce_the_error(trained):
-    res, sch, cfg = trained
-    err_before = res.err_counts["before"].sum(axis=1).mean()
-    err_after = res.err_counts["eval2"].sum(axis=1).mean()
-    assert err_after < 0.6 * err_before
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_event_driven_updates_reduce_the_error(seed):
+    """Output error |n_correct - target| + n_wrong (spike counts per presentation) falls from 6 to at most
+    3.75 after 3 epochs at every seed 0-7 (the error neurons' own counts, 0-3 spikes, are too few to compare)."""
+    x, y = toy_data()
+    parts = [("before", np.array([0, 1, 0, 1]), 0.0)]
+    sch = fa_schedule(x, y, np.tile([0, 1], 8), 3, {"eval": np.array([0, 1, 0, 1])}, np.random.default_rng(0),
+                      lr_decay=0.0)
+    sch = Schedule.build(x, y, parts + [(n, sch.order[s], float(sch.plastic[s.start])) for n, s in sch.phases.items()])
+    cfg = SpikingFA(**FAST, epochs=3, eta=0.01, w1_init=0.3, w2_init=0.05)
+    res = run_fa(cfg, sch, K, "numpy", seed=seed)
+    target = float(cfg.target_rate * cfg.present)
+
+    def output_error(phase):
+        c, lab = res.counts[phase], y[sch.order[sch.phases[phase]]]
+        i = np.arange(len(c))
+        return float(np.mean(np.abs(c[i, lab] - target) + c[i, 1 - lab]))
+
+    assert output_error("before") == target  # silent outputs before learning
+    assert output_error("eval2") < 0.75 * output_error("before")
     assert res.accuracy("eval2") == 1.0
     assert np.abs(res.w1 - res.w1_init).max() > 0 and np.abs(res.w2 - res.w2_init).max() > 0
     assert np.all(np.abs(res.w1) <= cfg.w_max) and np.all(np.abs(res.w2) <= cfg.w_max)
