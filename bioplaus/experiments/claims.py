@@ -142,7 +142,7 @@ _RUNS = (
 
 @register_experiment("claim_nondifferentiable")
 class ClaimNonDifferentiable(Experiment):
-    """Step and black-box hidden units: BP with the true derivative, FA/DFA with a pseudo-derivative, node perturbation."""
+    """Step and black-box hidden units: BP (true derivative), FA/DFA (pseudo-derivative), node perturbation."""
 
     description = ("claim: with non-differentiable or unknown hidden units backprop halts; step and staircase "
                    "units, BP (true f'=0), FA/DFA (straight-through f'), node perturbation (no f')")
