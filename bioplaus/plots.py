@@ -2,8 +2,8 @@
 
 Every function takes arrays or results (a :class:`~bioplaus.harness.CompareResult`,
 the rows of ``metrics.csv`` or ``results.csv`` as :func:`bioplaus.results.read_csv`
-returns them, or the arrays of a :class:`~bioplaus.simulate.SimResult` /
-``arrays.npz``) and draws with the non-interactive Agg backend. Every figure has a
+returns them, a :func:`bioplaus.load` result or its ``metrics`` DataFrame, or the
+arrays of a :class:`~bioplaus.simulate.SimResult` / ``arrays.npz``) and draws with the non-interactive Agg backend. Every figure has a
 title, axis labels with units, and a legend where it shows several series.
 :func:`save_figure` writes a figure atomically.
 
