@@ -298,8 +298,14 @@ class STDPClassifierExperiment(Experiment):
         net_seed = int(net_ss.generate_state(1)[0] % (2**31))
         res = run_classifier(cfg, sch, ctx.backend, seed=net_seed, threads=ctx.threads)
 
-        assignments = assign_labels(res.counts["assign"], sch.phase_labels("assign"), K)
-        preds = {name: predict(res.counts[name], assignments, K) for name in ("assign", *evaluate)}
+        # the network's SpikeCountReadout: labels from the assignment pass, predictions per phase
+        ro = res.readout
+        if ro is not None and ro["n_classes"] == K:
+            assignments = ro["assignments"]
+            preds = {name: ro["predictions"][name] for name in ("assign", *evaluate)}
+        else:   # a class missing from every sample shown: classify with the dataset's K classes
+            assignments = assign_labels(res.counts["assign"], sch.phase_labels("assign"), K)
+            preds = {name: predict(res.counts[name], assignments, K) for name in ("assign", *evaluate)}
         acc = {name: float(np.mean(pr == sch.phase_labels(name))) for name, pr in preds.items()}
         silent = {name: float(np.mean(pr < 0)) for name, pr in preds.items()}
 
