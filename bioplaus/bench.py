@@ -983,46 +983,11 @@ class BenchResult:
         return "\n".join(parts) + "\n"
 
     def figure(self, path: str | os.PathLike) -> Path:
-        """Log-log figure of run time per simulated second against synapse count."""
-        import matplotlib
+        """Log-log figure of run time per simulated second against synapse count
+        (:func:`bioplaus.plots.plot_bench`, which ``bioplaus plot DIR`` draws too)."""
+        from .plots import plot_bench, save_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .results import atomic_write_bytes
-
-        fig, ax = plt.subplots(figsize=(7.5, 5))
-        keys = dict.fromkeys((r["network"], r["backend"], r["threads"]) for r in self.ok())
-        # colour: backend (and threads); marker and line style: network
-        lanes = list(dict.fromkeys((be, th) for _, be, th in keys))
-        colours = {lane: plt.cm.tab10(k % 10) for k, lane in enumerate(lanes)}
-        nets = list(dict.fromkeys(net for net, _, _ in keys))
-        styles = {n: (m, ls) for n, m, ls in zip(nets, "osD^v<>p*h", ["-", "--", ":", "-.", "-", "--", ":", "-.",
-                                                                       "-", "--"])}
-        for net, be, th in keys:
-            rows = sorted(self.ok(network=net, backend=be, threads=th), key=lambda r: r["synapses"])
-            label = f"{net} {be}" + (f" {th}t" if th is not None else "")
-            marker, ls = styles[net]
-            colour = colours[(be, th)]
-            ax.loglog([r["synapses"] for r in rows], [r["run_per_sim_s"] for r in rows], marker=marker,
-                      linestyle=ls, color=colour, label=label)
-            hand = [r for r in rows if r.get("hand_run_s")]
-            if hand:
-                ax.loglog([r["synapses"] for r in hand], [r["hand_run_s"] / r["sim_s"] for r in hand], "x",
-                          color=colour, markersize=8)
-        ax.set_xlabel("synapses")
-        ax.set_ylabel("run time per simulated second (s)")
-        ax.set_title("bioplaus backends (lines: bioplaus; x: the same network written by hand)")
-        if keys:
-            ax.legend(fontsize=7, ncol=2)
-        ax.grid(True, which="both", alpha=0.3)
-        import io
-
-        buf = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buf, format="png", dpi=120)
-        plt.close(fig)
-        return atomic_write_bytes(path, buf.getvalue())
+        return save_figure(plot_bench(self), path)
 
     def write(self, out: str | os.PathLike) -> dict[str, str]:
         """``bench.csv``, ``bench.png``, ``summary.md`` and ``provenance.json`` in ``out`` (atomically)."""
