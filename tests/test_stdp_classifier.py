@@ -150,11 +150,19 @@ def test_adaptive_thresholds_increase_where_neurons_fired(toy_run):
 
 
 def test_two_class_toy_problem_is_learnt(toy_run):
+    """Network seeds 3 (the shared run), 0 and 5. With 1-4 spikes per test sample one miss in 8 is
+    common (accuracy 0.875 at seeds 3, 5, 8 of 0-9, 1.0 at the others): each seed must reach 0.75 and
+    the three together 0.8 (chance: 0.5)."""
     res, sch, cfg, _ = toy_run
-    a = assign_labels(res.counts["assign"], sch.phase_labels("assign"), 2)
-    assert set(a[a >= 0]) == {0, 1}                           # neurons specialised on both classes
-    acc = np.mean(predict(res.counts["test"], a, 2) == sch.phase_labels("test"))
-    assert acc >= 0.85                                        # chance: 0.5
+    correct = 0
+    for seed in (3, 0, 5):
+        r = res if seed == 3 else run_classifier(cfg, sch, "numpy", seed=seed)
+        a = assign_labels(r.counts["assign"], sch.phase_labels("assign"), 2)
+        assert set(a[a >= 0]) == {0, 1}, f"seed {seed}: assignments {a}"  # specialised on both classes
+        hits = predict(r.counts["test"], a, 2) == sch.phase_labels("test")
+        assert hits.mean() >= 0.75, f"seed {seed}: test accuracy {hits.mean()}"
+        correct += int(hits.sum())
+    assert correct / (3 * len(hits)) >= 0.8
 
 
 def test_plasticity_off_freezes_weights_and_thresholds():
