@@ -17,7 +17,7 @@ from typing import Sequence
 from . import __version__
 from .errors import BioplausError
 
-COMMANDS = ("run", "compare", "sweep", "bench", "plot", "export", "info", "list", "data")
+COMMANDS = ("run", "compare", "sweep", "bench", "plot", "export", "info", "list", "params", "data")
 #: commands that simulate on Brian2 and so take ``--gpu``
 GPU_COMMANDS = ("run", "sweep", "bench")
 #: commands whose per-epoch metrics ``--track`` hands to a tracker (bioplaus.tracking)
