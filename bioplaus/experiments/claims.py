@@ -333,6 +333,7 @@ class ClaimDepth(Experiment):
         rows: list[dict[str, Any]] = []
         norms: dict[tuple[int, str], np.ndarray] = {}
         acc: dict[tuple[int, str], np.ndarray] = {}
+        peak: dict[tuple[int, str], float] = {}  # best epoch of the seed-mean test accuracy
         for d in p.depths:
             hidden = (p.width,) * d
             sizes = (data.n_features, *hidden, data.n_outputs)
@@ -353,6 +354,7 @@ class ClaimDepth(Experiment):
                           progress=False)
             for rule in p.rules:
                 acc[d, rule] = res.final(rule)
+                peak[d, rule] = float(np.nanmax(np.nanmean(res.curve(rule, "test_acc"), axis=0)))
                 rows.append(dict(kind="accuracy", depth=d, rule=rule, test_acc=float(np.mean(acc[d, rule])),
                                  test_acc_std=float(np.std(acc[d, rule])), status=res.summary_of(rule).status))
             ctx.log(f"depth {d}: " + ", ".join(f"{r} {np.mean(acc[d, r]):.3f}" for r in p.rules))
@@ -380,6 +382,11 @@ class ClaimDepth(Experiment):
                         f"DFA {np.mean(acc[dmax, 'dfa']):.3f}.\n\n**Criterion**: the claim holds if BP's first-layer "
                         "update falls below a tenth of its last hidden layer's at the largest depth and DFA is at "
                         "least as accurate there (within 0.01). ")
+            late = [r for r in p.rules if peak[dmax, r] - float(np.mean(acc[dmax, r])) > 0.05]
+            if late:
+                summary += ("Learned, then lost (best epoch against final test accuracy at depth "
+                            f"{dmax}): " + ", ".join(f"{r} {peak[dmax, r]:.3f} -> {np.mean(acc[dmax, r]):.3f}"
+                                                     for r in late) + ". ")
             why = ([] if vanish else ["BP's updates did not vanish at this depth"]) + (
                 [] if dfa_ok else ["DFA was less accurate than BP"])
             summary += ("**Result: the claim held.**\n" if verdict["held"] else
@@ -407,4 +414,5 @@ class ClaimDepth(Experiment):
         fig.tight_layout()
         return ExperimentResult(rows=rows, summary=summary, figures={"claim_depth": fig},
                                 info={"verdict": verdict,
+                                      "peak_test_acc": {f"{d}/{r}": v for (d, r), v in peak.items()},
                                       "first_over_last": {f"{d}/{r}": v for (d, r), v in ratio.items()}})
