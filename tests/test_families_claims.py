@@ -132,3 +132,17 @@ def test_claim_depth_model_measures_norms_per_layer_and_gives_a_verdict(tmp_path
     n1 = {(r["rule"], int(r["layer"])): float(r["update_norm"]) for r in rows
           if r["kind"] == "norm_at_init" and int(r["depth"]) == 1}
     assert n1["bp", 2] == pytest.approx(n1["fa", 2]) and n1["bp", 1] != pytest.approx(n1["fa", 1])
+
+
+def test_claim_unsupervised_model_compares_learned_and_random_features(tmp_path):
+    from bioplaus.config import load_model
+    from bioplaus.runner import run_model
+
+    cfg = load_model(MODELS / "claim_unsupervised.toml",
+                     ['params.dataset="digits"', "params.epochs=1", "params.hidden=32"])
+    res = run_model(cfg, tmp_path / "c6", progress=lambda m: None)
+    acc = res.info["test_acc"]
+    assert res.status == "ok" and set(acc) == {"bp", "hebbian", "random features"}
+    assert acc["hebbian"] != acc["random features"]  # the control really keeps the random features
+    assert isinstance(res.info["held"], bool)
+    assert "**Result: the claim" in (tmp_path / "c6" / "summary.md").read_text()
