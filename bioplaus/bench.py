@@ -23,7 +23,7 @@ reports
   code objects; Cython reuses Brian2's on-disk extension cache);
 * ``run_s``: the fastest of ``repeat`` runs of the simulation loop: ``Network.run`` (from a
   stored state) on the runtime backends, the time spent in the compiled binary's run loop as
-  Brian2 reports it (``device._last_run_time``) on ``cpp``/``cuda``, the same binary rerun
+  Brian2 reports it (:func:`bioplaus.brian2_internals.last_run_time`) on ``cpp``/``cuda``, the same binary rerun
   without recompiling;
 * ``events``: spikes delivered through synapses, :math:`\sum_n c_n d_n` over presynaptic
   neurons with spike count :math:`c_n` and out-degree :math:`d_n` (:func:`synaptic_events`);
@@ -343,7 +343,7 @@ def handwritten_vogels_abbott(size: int, network: str = "coba", *, seed: int = 0
     groups = {}
     for name, n in (("exc", ne), ("inh", ni)):
         g = NeuronGroup(n, HAND_NEURON_EQS[par["synapse"]], threshold="v > V_th", reset="v = V_reset",
-                        refractory=5 * ms, method="euler", namespace=dict(neuron_ns), name=name)
+                        refractory=5 * ms, method="exponential_euler", namespace=dict(neuron_ns), name=name)
         g.v = par["E_L"]
         groups[name] = g
     for pop, values in vogels_abbott_init(size, network, seed).items():
@@ -639,6 +639,8 @@ def _measure_runtime(case: _Case, info: dict) -> None:
 def _measure_standalone(case: _Case, info: dict) -> None:
     from brian2 import device, prefs, second, seed as brian_seed, set_device
 
+    from .brian2_internals import last_run_time
+
     rss_file = os.path.join(case.directory, "binary_maxrss.txt")
     wrapper = [sys.executable, "-S", "-c", _RSS_WRAPPER, rss_file, "./main"]
     threads = int(case.threads or 0)
@@ -680,7 +682,7 @@ def _measure_standalone(case: _Case, info: dict) -> None:
             tic = time.perf_counter()
             device.run(with_output=False)
             walls.append(time.perf_counter() - tic)
-            runs.append(float(device._last_run_time))
+            runs.append(last_run_time(device))
         result = b.counters()
         if b.run_args is not None:
             tic = time.perf_counter()

@@ -666,11 +666,12 @@ def _env_for(device) -> dict[str, str]:
 
 def _cmdline_run_args(device, run_args: Mapping[Any, Any]) -> list[str]:
     """``name=value`` arguments of the standalone binary, as ``CPPStandaloneDevice.run`` writes them."""
+    from .brian2_internals import run_arg_strings
+
     out = []
-    for view, value in run_args.items():
-        name, string_value, value_name, _ = device._prepare_variableview_run_arg(view, value)
+    for name, string_value, value_name in run_arg_strings(device, run_args):
         if value_name:  # pragma: no cover - parameters are shared scalars
-            raise ConfigError(name, value, "a scalar value for a (shared, constant) parameter")
+            raise ConfigError(name, string_value, "a scalar value for a (shared, constant) parameter")
         out.append(f"{name}={string_value}")
     return out
 
@@ -695,16 +696,9 @@ def _launch(device, args: list[str], results_dir: Path) -> float:
 
 def _read_results(device, built, results_dir: Path, run_arg_names: set[str]) -> dict[str, np.ndarray]:
     """Point the device at one run's results directory and collect the arrays (as ``device.run`` would)."""
-    device.results_dir = os.path.join(str(results_dir), "")
-    device.has_been_run = True
-    for var in list(device.array_cache):
-        try:
-            if f"{var.owner.name}.{var.name}" in run_arg_names:
-                device.array_cache[var] = None
-        except ReferenceError:  # pragma: no cover
-            pass
-    for clock in device.clocks:
-        device.array_cache[clock.variables["t"]] = None
+    from .brian2_internals import read_run_results
+
+    read_run_results(device, results_dir, run_arg_names)
     return built.collect()
 
 

@@ -735,13 +735,9 @@ class FARateSimulation:
     # ---- internals
     def _project_alive(self) -> bool:
         """Whether the standalone device still holds this simulation's compiled project."""
-        from brian2 import get_device
+        from ..brian2_internals import holds_project
 
-        dev = self._device
-        if dev is None or get_device() is not dev or not getattr(dev, "has_been_run", False):
-            return False
-        mine = {id(o.codeobj) for o in self._built.network.sorted_objects if getattr(o, "codeobj", None) is not None}
-        return bool(mine) and mine <= {id(c) for c in getattr(dev, "code_objects", {}).values()}
+        return self._built is not None and holds_project(self._device, self._built.network)
 
     def _build_and_run(self, weights, biases, feedback, x, targets, schedule, epoch_windows, key) -> FARateResult:
         from ..backends import session
