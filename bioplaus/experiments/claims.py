@@ -54,8 +54,8 @@ class ClaimAnyDirection(Experiment):
         epochs: int = 20
         batch_size: int = 16
         seeds: int = 3
-        lr: Any = 0.05
-        tolerance: Any = 0.02
+        lr: Any = 0.05  # one learning rate for every rule
+        tolerance: Any = 0.02  # largest accuracy gap to BP under which the claim counts as held
 
         def __post_init__(self):
             o = "params"
@@ -151,15 +151,15 @@ class ClaimNonDifferentiable(Experiment):
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
         dataset: str = "digits"
-        units: Any = ("step", "staircase")
-        hidden: int = 256
+        units: Any = ("step", "staircase")  # hidden-unit types: step (Heaviside), staircase (quantised tanh)
+        hidden: int = 256  # hidden units
         epochs: int = 20
         batch_size: int = 16
         seeds: int = 3
         lr: Any = 0.05
-        np_lr: Any = 0.001
-        np_sigma: Any = 0.3
-        np_samples: int = 4
+        np_lr: Any = 0.001  # node perturbation's learning rate
+        np_sigma: Any = 0.3  # node perturbation's noise on the pre-activations
+        np_samples: int = 4  # node perturbations averaged per mini-batch
 
         def __post_init__(self):
             o = "params"
@@ -296,8 +296,8 @@ class ClaimDepth(Experiment):
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
         dataset: str = "digits"
-        depths: Any = (2, 4, 8, 16)
-        width: int = 64
+        depths: Any = (2, 4, 8, 16)  # numbers of hidden layers compared
+        width: int = 64  # units per hidden layer
         rules: Any = ("bp", "fa", "dfa")
         activation: str = "tanh"
         epochs: int = 10
@@ -434,7 +434,7 @@ class ClaimUnsupervised(Experiment):
         epochs: int = 10
         batch_size: int = 16
         seeds: int = 1
-        margin: Any = 0.01
+        margin: Any = 0.01  # accuracy by which learned features must beat random ones to refute the claim
 
         def __post_init__(self):
             o = "params"
