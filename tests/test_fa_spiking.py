@@ -183,3 +183,44 @@ def test_two_hidden_lif_layers_learn_from_random_feedback_into_each_dendrite():
     assert res.err_counts["eval2"].sum(axis=1).mean() < 0.5 * res.err_counts["eval0"].sum(axis=1).mean()
     assert np.abs(res.w1 - res.w1_init).max() > 0.05          # the first hidden layer learnt too
     np.testing.assert_array_equal(res.feedback_after, res.feedback)
+
+
+@pytest.mark.slow
+def test_dfa_into_adex_dendrites_learns():
+    """Composability (b): the hidden layer is AdEx (current synapses, volts); the same Feedback and
+    ErrorTriggered specs put the error into its dendritic compartment U and gate learning on v."""
+    from bioplaus.networks.fa_spiking import fa_spiking_spec, run_fa_spec
+
+    x, y = toy_data()
+    cfg = SpikingFA(**{**FAST, "dt": "0.2 ms"}, neuron="adex", adex_weight="800 pA", epochs=2, eta=0.01,
+                    w1_init=0.3, w2_init=0.3, lr_decay=0.0)
+    sch = fa_schedule(x, y, np.tile([0, 1], 4), 2, {"eval": np.array([0, 1])}, np.random.default_rng(0))
+    sch = Schedule.build(x, y, [("before", np.array([0, 1]), 0.0)]
+                         + [(n, sch.order[s], float(sch.plastic[s.start])) for n, s in sch.phases.items()])
+    spec = fa_spiking_spec(cfg, sch, K, seed=1)
+    assert type(spec.population("hidden").model).__name__ == "AdEx"
+    assert str(spec.projection("w1").rule.b_high) == "-50. mV"             # the boxcar is in volts here
+    res = run_fa_spec(cfg, sch, K, "numpy", seed=1)
+    err = {p: res.err_counts[p].sum(axis=1).mean() for p in ("before", "eval1")}
+    assert res.accuracy("eval1") == 1.0 and res.accuracy("before") < 1.0
+    assert err["eval1"] < err["before"]
+    assert np.abs(res.w1 - res.w1_init).max() > 0.05
+    np.testing.assert_array_equal(res.feedback_after, res.feedback)
+
+
+@pytest.mark.parametrize("model, hidden, neuron", [("fa_spiking_digits", ["hidden"], "NormalizedLIF"),
+                                                   ("fa_spiking_two_hidden_digits", ["hidden", "hidden2"], "NormalizedLIF"),
+                                                   ("dfa_adex_dendrite_digits", ["hidden"], "AdEx")])
+def test_composed_model_files_declare_their_networks(model, hidden, neuron):
+    """models/fa_spiking_two_hidden_digits.toml and models/dfa_adex_dendrite_digits.toml: the networks the
+    tests above train (two LIF hidden layers; AdEx hidden units) come from the model files' parameters."""
+    from bioplaus.config import load_model
+    from bioplaus.networks.fa_spiking import fa_spiking_spec
+
+    cfg = load_model(f"models/{model}.toml")
+    x = np.random.default_rng(0).random((4, 64))
+    sch = Schedule.build(x, np.array([0, 1, 2, 3]), [("train0", np.arange(4), 1.0)])
+    spec = fa_spiking_spec(cfg.params.network(), sch, 10)
+    assert [f.post for f in spec.feedback] == hidden                          # random feedback into each layer
+    assert all(type(spec.population(h).model).__name__ == neuron for h in hidden)
+    assert all("error" in p.rule.requires for p in spec.projections)

@@ -297,8 +297,9 @@ def fa_spiking_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed:
                                             floor=cfg.err_floor, u_inc=cfg.u_inc, tau_U=cfg.tau_U), 2 * n_classes)]
     if cfg.neuron == "lif":
         gate = dict(b_low=cfg.b_low, b_high=cfg.b_high)
-    else:   # the boxcar of the hidden AdEx units: between the reset and the spike-initiation threshold
-        gate = dict(b_low=hidden_model.V_reset, b_high=hidden_model.V_T)
+    else:   # the boxcar of the hidden AdEx units: from rest minus (V_T - V_reset) to the spike-initiation threshold
+        m = hidden_model
+        gate = dict(b_low=m.E_L - (m.V_T - m.V_reset), b_high=m.V_T)
     rule = dict(eta=cfg.eta, w_max=cfg.w_max)
     projs = []
     for l, (pre, post) in enumerate(zip(names[:-1], names[1:]), start=1):
