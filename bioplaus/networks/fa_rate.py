@@ -1,5 +1,14 @@
 r"""Feedback alignment (FA) and direct feedback alignment (DFA) as rate dynamics in Brian2.
 
+:func:`fa_rate_spec` describes the network as a :class:`~bioplaus.spec.network.NetworkSpec`
+(populations, :class:`~bioplaus.spec.credit.ErrorDriven` projections, a
+:class:`~bioplaus.spec.credit.RateError` population and :class:`~bioplaus.spec.credit.Feedback`
+pathways: fixed random layer by layer, from the output error, transposed or sign of the forward
+weights), built by :mod:`bioplaus.build` and run by :func:`bioplaus.simulate.simulate`; the
+``fa_rate`` experiment and ``bioplaus bench`` use it. The hand-wired Brian2 build further below
+(:class:`FARateSimulation`) still serves leaky units (``tau``) and the harness rules
+``fa-brian2``/``dfa-brian2``, which rerun one compiled ``cpp`` binary per epoch with ``run_args``.
+
 The multilayer perceptron of :mod:`bioplaus.reference.mlp` becomes a network of
 rate populations that trains itself online, one sample per presentation window,
 inside a single Brian2 run (so on ``cpp``/``cuda`` no Python runs per sample).

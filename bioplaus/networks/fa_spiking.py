@@ -31,6 +31,13 @@ third one, so training epochs and the evaluation passes between them form one
 ``Network.run`` (one compiled binary on ``cpp``). A sample is classified by the output that
 fires most during its window.
 
+:func:`fa_spiking_spec` describes this network as a :class:`~bioplaus.spec.network.NetworkSpec`
+(:mod:`bioplaus.spec.credit`: SpikingError, Feedback into dendrites, ErrorTriggered; the
+:class:`~bioplaus.spec.protocol.Protocol` presents the samples), of any depth and with LIF or AdEx
+hidden units; :func:`run_fa_spec` builds and runs it with :func:`bioplaus.simulate.simulate` and
+reproduces :func:`run_fa` (the hand-wired build below, kept as the reference of that test) spike
+for spike. The ``fa_spiking`` experiment uses the spec.
+
 Reference: E. O. Neftci, C. Augustine, S. Paul and G. Detorakis (2017), *Event-driven random
 back-propagation: enabling neuromorphic deep learning machines*, Front. Neurosci. 11:324.
 """
