@@ -179,17 +179,20 @@ def test_bcm_model_neurons_become_selective_as_bcm_defines_it(tmp_path, seed):
 
     With K equiprobable linearly independent patterns the stable fixed points are selective: a response
     of K*y0 (4 here) to one pattern and 0 to the others. In discrete time, with theta updated just before
-    the weights, the fixed point is y0*(tau/h)*(1 - (1 - h/tau)^K) = 3.882 for tau = 50 steps.
+    the weights and decaying by a = exp(-h/tau) per step, the fixed point is y0*(1 - a^K)/(1 - a) = 3.883
+    for tau = 50 steps.
     """
     res = _run(tmp_path, "bcm_selectivity", seed=seed)
     R = res.arrays["responses"]  # (patterns, neurons), rectified
     K, n = R.shape
     assert (K, n) == (4, 8)
-    y_star = 50 * (1 - (1 - 1 / 50) ** 4)
+    a = np.exp(-1 / 50)
+    y_star = (1 - a ** 4) / (1 - a)
     best = R.max(axis=0)
     others = np.sort(R, axis=0)[:-1]
     assert np.all(np.abs(best - 4.0) < 0.15 * 4.0), f"preferred responses {best} (K*y0 = 4)"
     np.testing.assert_allclose(best, y_star, rtol=0.01)  # converged to the fixed point, every neuron
+    assert res.info["fixed_point"] == pytest.approx(y_star, rel=1e-12)
     assert others.max() < 0.05 * 4.0, f"responses to non-preferred patterns up to {others.max():.3g}"
     assert len(set(np.argmax(R, axis=0).tolist())) >= 3  # preferred patterns spread over the neurons
     assert res.info["min_selectivity"] > 0.74  # 1 - mean/max, 0.75 = 1 - 1/K for a perfectly selective neuron

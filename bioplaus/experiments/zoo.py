@@ -334,8 +334,9 @@ class BCMSelectivity(Experiment):
     ones: response :math:`K y_0` to one pattern and 0 to the others (then
     :math:`\theta = \langle y^2\rangle/y_0 = y^2/(K y_0)` equals the preferred response).
     In discrete time, with :math:`\theta` read just after its update at the preferred
-    pattern, the fixed point is :math:`y^* = y_0 (\tau_\theta/h)(1 - (1 - h/\tau_\theta)^K)`,
-    which tends to :math:`K y_0` for :math:`\tau_\theta \gg K h` (3.88 for the model file).
+    pattern and :math:`a = e^{-h/\tau_\theta}` its decay per step, the fixed point is
+    :math:`y^* = y_0 (1 - a^K)/(1 - a)`, which tends to :math:`K y_0` for
+    :math:`\tau_\theta \gg K h` (3.88 for the model file).
     :math:`\theta` must move faster than the weights (Dayan & Abbott 2001, ch. 8.2):
     ``tau_theta`` is 50 presentations, shorter than the ~150 over which the weights
     settle. Which pattern a neuron picks depends on its initial weights, so the preferred patterns spread over
@@ -393,8 +394,8 @@ class BCMSelectivity(Experiment):
         W = r.weight_matrix("w")
         resp = np.maximum(patterns @ W, 0)  # (patterns, neurons)
         target = p.n_patterns * p.y0
-        steps = float(p.tau_theta / p.present)
-        fixed_point = p.y0 * steps * (1.0 - (1.0 - 1.0 / steps) ** p.n_patterns)
+        decay = float(np.exp(-p.present / p.tau_theta))  # theta's step (exponential Euler, as the rate units)
+        fixed_point = p.y0 * (1.0 - decay ** p.n_patterns) / (1.0 - decay)
         best = resp.max(axis=0)
         pref = np.argmax(resp, axis=0)
         others = np.sort(resp, axis=0)[-2]

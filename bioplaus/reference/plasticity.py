@@ -345,11 +345,13 @@ def bcm_step(w, theta, x, eta: float, tau_theta: float, y0: float, h: float, dt:
     For a linear unit :math:`y_i = \sum_j w_{ji} x_j`:
 
     .. math::
-        \theta_i \leftarrow \theta_i + \frac{dt}{\tau_\theta}\left(\frac{y_i^2}{y_0} - \theta_i\right), \qquad
+        \theta_i \leftarrow e^{-dt/\tau_\theta}\,\theta_i + \left(1 - e^{-dt/\tau_\theta}\right)\frac{y_i^2}{y_0}, \qquad
         w_{ji} \leftarrow \mathrm{clip}\big(w_{ji} + h\,\eta\, x_j\, y_i\,(y_i - \theta_i),\ w_{min}, w_{max}\big)
 
     in this order (the threshold lives in the postsynaptic group and is integrated
     before the synapses update; the weight update uses the new :math:`\theta`). The
+    threshold step is exact for the output held over the step (exponential Euler, as the
+    rate units are integrated). The
     threshold form :math:`\theta = \langle y^2\rangle / y_0` is that of Intrator &
     Cooper (1992). E. L. Bienenstock, L. N. Cooper and P. W. Munro (1982), J. Neurosci.
     2 (1), 32-48.
@@ -378,7 +380,8 @@ def bcm_step(w, theta, x, eta: float, tau_theta: float, y0: float, h: float, dt:
     w = np.asarray(w, dtype=float)
     x = np.asarray(x, dtype=float)
     y = x @ w
-    theta = np.asarray(theta, dtype=float) + dt * (y ** 2 / y0 - np.asarray(theta, dtype=float)) / tau_theta
+    decay = math.exp(-dt / tau_theta)
+    theta = decay * np.asarray(theta, dtype=float) + (1.0 - decay) * y ** 2 / y0
     if w.ndim == 1:
         dw = h * eta * x * y * (y - theta)
     else:
@@ -470,3 +473,72 @@ def synaptic_scaling_step(w, rate, target_rate: float, tau_scaling: float, h: fl
     """
     w = np.asarray(w, dtype=float)
     return np.maximum(w * (1.0 + h * (target_rate - np.asarray(rate, dtype=float)) / (target_rate * tau_scaling)), 0)
+
+
+# --------------------------------------------------------------------------- inhibitory and short-term plasticity
+
+__all__ += ["istdp_dw", "tsodyks_markram_release", "tsodyks_markram_steady_state"]
+
+
+def istdp_dw(pre_times, post_times, rule: Any, w0: float = 0.5) -> float:
+    r"""Total weight change of one synapse under inhibitory STDP (``InhibitorySTDP``; Vogels et al. 2011).
+
+    With the traces of :func:`stdp_events` (both with time constant :math:`\tau_{STDP}`, all-to-all):
+    at a presynaptic spike :math:`w \leftarrow w + \eta (x_i - \alpha)`, at a postsynaptic spike
+    :math:`w \leftarrow w + \eta\, x_j`, :math:`\alpha = 2\rho_0\tau_{STDP}`, clipped to
+    :math:`[w_{min}, w_{max}]` after every update.
+
+    >>> round(istdp_dw([0.0], [0.01], dict(eta=1.0, tau_stdp=0.02, rho0=5.0)), 6)  # -alpha + e^{-1/2}
+    0.406531
+    """
+    p = params_of(rule)
+    alpha = 2.0 * p["rho0"] * p["tau_stdp"]
+    w_min, w_max = p.get("w_min", -math.inf), p.get("w_max", math.inf)
+    w = float(w0)
+    for _, kind, trace in stdp_events(pre_times, post_times, p["tau_stdp"], p["tau_stdp"]):
+        w += p["eta"] * ((trace - alpha) if kind == "pre" else trace)
+        w = min(max(w, w_min), w_max)
+    return w - float(w0)
+
+
+def tsodyks_markram_release(spike_times, rule: Any) -> np.ndarray:
+    r"""Transmitted fraction :math:`u^+ x^-` at each presynaptic spike (``TsodyksMarkram``).
+
+    Between spikes :math:`x` recovers to 1 (:math:`\tau_{rec}`) and :math:`u` decays to 0
+    (:math:`\tau_{facil}`); at a spike :math:`u \leftarrow u + U(1-u)`, the spike transmits
+    :math:`u x` (times :math:`w`), then :math:`x \leftarrow x - u x`. ``tau_facil = 0``: :math:`u = U`.
+
+    >>> tsodyks_markram_release([0.0, 0.0], dict(U=0.5, tau_rec=0.8, tau_facil=0.0)).tolist()
+    [0.5, 0.25]
+    """
+    p = params_of(rule)
+    U, tau_rec, tau_facil = p["U"], p["tau_rec"], p.get("tau_facil", 0.0)
+    u, x, last = 0.0, 1.0, None
+    out = []
+    for t in _times(spike_times):
+        if last is not None:
+            x = 1.0 - (1.0 - x) * math.exp(-(t - last) / tau_rec)
+            u = u * math.exp(-(t - last) / tau_facil) if tau_facil > 0 else 0.0
+        last = t
+        u = u + U * (1.0 - u) if tau_facil > 0 else U
+        out.append(u * x)
+        x -= u * x
+    return np.asarray(out)
+
+
+def tsodyks_markram_steady_state(frequency: float, rule: Any) -> tuple[float, float]:
+    r"""Steady state :math:`(u^*, x^*)` at the spikes of a regular train (Tsodyks, Pawelzik & Markram 1998).
+
+    .. math::
+        u^* = \frac{U}{1 - (1 - U) e^{-\Delta/\tau_{facil}}}, \qquad
+        x^* = \frac{1 - e^{-\Delta/\tau_{rec}}}{1 - (1 - u^*) e^{-\Delta/\tau_{rec}}}, \qquad \Delta = 1/f
+
+    :math:`u^*` after its jump, :math:`x^*` before the release; the steady PSC relative to the
+    first is :math:`u^* x^* / U`.
+    """
+    p = params_of(rule)
+    U, tau_rec, tau_facil = p["U"], p["tau_rec"], p.get("tau_facil", 0.0)
+    d = 1.0 / float(frequency)
+    u = U / (1.0 - (1.0 - U) * math.exp(-d / tau_facil)) if tau_facil > 0 else U
+    e = math.exp(-d / tau_rec)
+    return u, (1.0 - e) / (1.0 - (1.0 - u) * e)
