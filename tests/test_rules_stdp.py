@@ -38,7 +38,8 @@ def forced_pairs(pre_trains, post_trains, rules, *, dt="0.1 ms", duration=None, 
     drv_t = np.concatenate([np.asarray(t, float) for t in post_trains]) - step
     assert drv_t.min() >= 0
     end = max(pre_t.max(), drv_t.max()) + 0.01
-    post = LIF(tau_e=dt, t_ref="1 ms")  # a one-step current pulse: exactly one spike per drive
+    # a one-step current pulse (LIF's g_e decays exactly, by exp(-10) per step): exactly one spike per drive
+    post = LIF(tau_e=step / 10 * second, t_ref="1 ms")
     projections = [Projection("drive", "drv", "post", connectivity="one_to_one", w_init=1.0,
                               weight_scale="100 nA")]
     for name, rule in rules.items():

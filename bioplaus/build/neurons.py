@@ -13,7 +13,8 @@ LIF             ``exponential_euler``   every equation is linear in its own vari
                                         ``dg/dt = -g/tau``; ``theta``): exact for the
                                         decays and for ``v`` over a step with constant
                                         conductances, stable for any dt
-RateUnit        ``exponential_euler``   ``tau dr/dt = f - r`` is linear in ``r``
+RateUnit        ``exponential_euler``   ``tau dr/dt = f - r`` is linear in ``r`` (so is the
+                                        BCM threshold that joins the group)
 AdEx            ``euler``               ``exp(v)`` is not linear in ``v``; dt is checked
                                         against every time constant
 Izhikevich      ``euler``               the paper's scheme (quadratic ``v``); dt is checked
