@@ -139,21 +139,35 @@ def build_pair_stdp(rule: PairSTDP, proj, ctx) -> Code:
     return code
 
 
+def _needs_r2(rule: TripletSTDP, proj, ctx) -> bool:
+    """Whether the triplet depression trace ``r2`` is needed: not when ``A3_minus = 0`` is a code
+    constant and no monitor records ``r2`` (Diehl & Cook's rule), which saves one exponential per
+    presynaptic event and synapse."""
+    if float(rule.A3_minus) != 0 or any(ctx.is_tunable(f"projections.{proj.name}.{k}") for k in ("A3_minus", "tau_x")):
+        return True
+    return any(m.target == proj.name and "r2" in m.variables for m in ctx.spec.monitors)
+
+
 @register(TripletSTDP)
 def build_triplet_stdp(rule: TripletSTDP, proj, ctx) -> Code:
+    r2 = _needs_r2(rule, proj, ctx)
     code = Code(equations=[
         "w : 1",
         "dr1/dt = -r1/tau_plus : 1 (event-driven)",
-        "dr2/dt = -r2/tau_x : 1 (event-driven)",
+        *(["dr2/dt = -r2/tau_x : 1 (event-driven)"] if r2 else []),
         "do1/dt = -o1/tau_minus : 1 (event-driven)",
         "do2/dt = -o2/tau_y : 1 (event-driven)",
     ])
-    code.params.update(tau_plus=rule.tau_plus, tau_minus=rule.tau_minus, tau_x=rule.tau_x, tau_y=rule.tau_y,
+    code.params.update(tau_plus=rule.tau_plus, tau_minus=rule.tau_minus, tau_y=rule.tau_y,
                        A2_plus=rule.A2_plus, A3_plus=rule.A3_plus, A2_minus=rule.A2_minus,
-                       A3_minus=rule.A3_minus, w_min=rule.w_min, w_max=rule.w_max)
+                       w_min=rule.w_min, w_max=rule.w_max)
     op = "=" if rule.nearest else "+="
     # r2 and o2 enter the update before their own increment (t - epsilon in the paper)
-    code.on_pre = ["w = clip(w - o1*(A2_minus + A3_minus*r2), w_min, w_max)", f"r1 {op} 1", f"r2 {op} 1"]
+    if r2:
+        code.params.update(tau_x=rule.tau_x, A3_minus=rule.A3_minus)
+        code.on_pre = ["w = clip(w - o1*(A2_minus + A3_minus*r2), w_min, w_max)", f"r1 {op} 1", f"r2 {op} 1"]
+    else:
+        code.on_pre = ["w = clip(w - o1*A2_minus, w_min, w_max)", f"r1 {op} 1"]
     code.on_post = ["w = clip(w + r1*(A2_plus + A3_plus*o2), w_min, w_max)", f"o1 {op} 1", f"o2 {op} 1"]
     return code
 
