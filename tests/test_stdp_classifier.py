@@ -303,3 +303,21 @@ def test_classifier_trains_on_cpp():
     assert acc >= 0.85
     np.testing.assert_allclose(res.weights.sum(axis=0), cfg.norm_total, rtol=1e-9)
     assert np.all(res.theta[res.counts["train0"].sum(axis=0) > 0] > 0)
+
+
+def test_triplet_without_A3_minus_drops_the_r2_trace_unless_recorded():
+    """Diehl & Cook's rule (A3_minus = 0) needs no r2 trace; a monitor of r2 or A3_minus > 0 keeps it."""
+    from bioplaus.backends import session
+    from bioplaus.build.network import build_network
+    from bioplaus.spec import LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, TripletSTDP
+
+    def syn_vars(rule, monitors=()):
+        net = NetworkSpec([Population("x", PoissonInput(rates="10 Hz"), 3), Population("y", LIF(), 2)],
+                          [Projection("ff", "x", "y", rule=rule, weight_scale="1 nA")], monitors=monitors)
+        with session("numpy"):
+            return set(build_network(net).synapses["ff"].variables)
+
+    dc = TripletSTDP(A2_plus=0.0, A3_minus=0.0, nearest=True)
+    assert "r2" not in syn_vars(dc) and {"r1", "o1", "o2"} <= syn_vars(dc)
+    assert "r2" in syn_vars(dc, [Monitor("ff", ("r2",))])
+    assert "r2" in syn_vars(TripletSTDP())
