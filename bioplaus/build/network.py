@@ -391,7 +391,7 @@ def _build_synapses(proj: Projection, spec: NetworkSpec, ctx, code: Code, built)
         equations.append(f"{rate_input_name(proj.name)}_post = weight_scale*w*r_pre : 1 (summed)")
     else:
         g = getattr(post_pop.model, "receptors", {}).get(proj.receptor) or ("g_e" if proj.receptor == "exc" else "g_i")
-        on_pre.insert(0, f"{g}_post += weight_scale*w")
+        on_pre.insert(0, f"{g}_post += weight_scale*w" + (f"*{code.efficacy}" if code.efficacy else ""))
     # subexpressions of pre/post (e.g. r = scale*stimulus(t, i)) are evaluated inside the synapses' code,
     # so their external names must resolve here too
     namespace = {**(getattr(built.groups[proj.pre], "namespace", None) or {}),

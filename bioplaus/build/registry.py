@@ -103,6 +103,7 @@ class Code:
     pathways: dict[str, list[str]] = field(default_factory=dict)   # further on-pre pathways, by name
     post_run_regularly: list[tuple[str, Any, str, int]] = field(default_factory=list)  # on the post group
     track_sum: str | None = None   # a post variable kept equal to the sum of w at each event (see build.protocol)
+    efficacy: str | None = None   # factor of w in spike transmission, read before on_pre runs (short-term plasticity)
 
     def model(self) -> str:
         return "\n".join(self.equations + declare_params(self.params))

@@ -225,3 +225,38 @@ def build_synaptic_scaling(h: SynapticScaling, proj, ctx) -> Code:
         (f"w = clip(w*(1 + h_scaling*(target_rate - rate_{p}_post)/(target_rate*tau_scaling)), 0, inf)",
          h.interval, "end"))
     return code
+
+
+# --------------------------------------------------------------------------- inhibitory and short-term plasticity
+
+from ..spec.rules import InhibitorySTDP, TsodyksMarkram  # noqa: E402
+
+
+@register(InhibitorySTDP)
+def build_inhibitory_stdp(rule: InhibitorySTDP, proj, ctx) -> Code:
+    code = Code(equations=["w : 1", "dapre/dt = -apre/tau_stdp : 1 (event-driven)",
+                           "dapost/dt = -apost/tau_stdp : 1 (event-driven)"])
+    code.params.update(eta=rule.eta, tau_stdp=rule.tau_stdp, alpha=rule.alpha, w_min=rule.w_min, w_max=rule.w_max)
+    code.on_pre = ["w = clip(w + eta*(apost - alpha), w_min, w_max)", "apre += 1"]
+    code.on_post = ["w = clip(w + eta*apre, w_min, w_max)", "apost += 1"]
+    return code
+
+
+@register(TsodyksMarkram)
+def build_tsodyks_markram(rule: TsodyksMarkram, proj, ctx) -> Code:
+    # the transmitted factor is read before the rule's own on_pre statements (event-driven
+    # variables already advanced to the spike): u+ = u + U(1 - u), release u+ x
+    code = Code(equations=["w : 1", "dx/dt = (1 - x)/tau_rec : 1 (event-driven)"], init={"x": 1.0})
+    code.params.update(U=rule.U, tau_rec=rule.tau_rec)
+    if float(rule.tau_facil) > 0:
+        code.equations.append("du/dt = -u/tau_facil : 1 (event-driven)")
+        code.params["tau_facil"] = rule.tau_facil
+        code.init["u"] = 0.0
+        code.efficacy = "(u + U*(1 - u))*x"
+        code.on_pre = ["u += U*(1 - u)", "x -= u*x"]
+    else:   # no facilitation: u is U at every spike
+        code.equations.append("u : 1")
+        code.init["u"] = rule.U
+        code.efficacy = "U*x"
+        code.on_pre = ["x -= U*x"]
+    return code

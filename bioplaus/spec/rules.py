@@ -350,3 +350,109 @@ class SynapticScaling(Homeostasis):
     tau_rate: Any = param("1 s", unit=ms, positive=True)
     tau_scaling: Any = param("10 s", unit=ms, positive=True)
     interval: Any = param("10 ms", unit=ms, positive=True)
+
+
+# --------------------------------------------------------------------------- inhibitory and short-term plasticity
+
+__all__ += ["InhibitorySTDP", "TsodyksMarkram"]
+
+
+@register_rule("istdp")
+@dataclass(frozen=True)
+class InhibitorySTDP(Rule):
+    r"""Inhibitory STDP that balances excitation and inhibition (Vogels, Sprekeler, Zenke, Clopath &
+    Gerstner 2011, Science 334:1569).
+
+    Meant for inhibitory projections (``receptor = "inh"``). Presynaptic trace :math:`x_j` and
+    postsynaptic trace :math:`x_i`, both :math:`\tau_{STDP} \dot x = -x` and :math:`x \leftarrow x + 1`
+    at their neuron's spikes (``apre``, ``apost`` in the synapses):
+
+    .. math::
+        \text{pre spike: } w \leftarrow w + \eta\,(x_i - \alpha), \qquad
+        \text{post spike: } w \leftarrow w + \eta\, x_j, \qquad \alpha = 2 \rho_0 \tau_{STDP}
+
+    clipped to :math:`[w_{min}, w_{max}]`. The window is symmetric; each presynaptic spike also depresses
+    by :math:`\eta\alpha`. For uncorrelated spiking the mean drift is
+    :math:`\eta\,\rho_j \tau_{STDP}\,2(\rho_i - \rho_0)`, so inhibition grows until the postsynaptic
+    rate :math:`\rho_i` equals the target :math:`\rho_0`.
+    """
+
+    kind: ClassVar[str] = "spike"
+    probeable: ClassVar[tuple[str, ...]] = ("w", "apre", "apost")
+    eta: Any = param(1e-4, positive=True)
+    tau_stdp: Any = param("20 ms", unit=ms, positive=True)
+    rho0: Any = param("5 Hz", unit=Hz, positive=True)
+    w_min: Any = param(0.0)
+    w_max: Any = param(1e9)
+
+    def __post_init__(self):
+        _bounds(self, "InhibitorySTDP")
+
+    @property
+    def alpha(self) -> float:
+        r"""The depression offset :math:`\alpha = 2 \rho_0 \tau_{STDP}` (dimensionless)."""
+        return float(2 * self.rho0 * self.tau_stdp)
+
+    @classmethod
+    def vogels2011(cls, **kw) -> "InhibitorySTDP":
+        """Vogels et al. (2011), single-neuron simulations (Fig. 1): tau_STDP = 20 ms, rho0 = 5 Hz,
+        eta = 1e-4 (weights in units of the inhibitory conductance scale)."""
+        return cls(**{"eta": 1e-4, "tau_stdp": "20 ms", "rho0": "5 Hz", **kw})
+
+    @classmethod
+    def vogels2011_network(cls, **kw) -> "InhibitorySTDP":
+        """Vogels et al. (2011), recurrent network (Fig. 4): tau_STDP = 20 ms, rho0 = 3 Hz, eta = 1e-4."""
+        return cls(**{"eta": 1e-4, "tau_stdp": "20 ms", "rho0": "3 Hz", **kw})
+
+
+@register_rule("stp")
+@dataclass(frozen=True)
+class TsodyksMarkram(Rule):
+    r"""Short-term depression and facilitation (Tsodyks & Markram 1997; Markram, Wang & Tsodyks 1998;
+    Tsodyks, Pawelzik & Markram 1998).
+
+    The synapse keeps a fraction :math:`x` of available resources and a utilisation :math:`u`:
+
+    .. math::
+        \tau_{rec} \dot x = 1 - x, \qquad \tau_{facil} \dot u = -u
+
+    and at a presynaptic spike, in this order,
+
+    .. math::
+        u \leftarrow u + U (1 - u), \qquad \text{transmitted: } w\, u\, x, \qquad x \leftarrow x - u x
+
+    so the first spike of a rested synapse transmits :math:`U w`. ``tau_facil = 0`` switches
+    facilitation off (:math:`u \equiv U`, pure depression, Tsodyks & Markram 1997). The rule
+    modulates transmission only; :math:`w` does not change. For a regular train with interval
+    :math:`\Delta` the steady state (values at a spike, after the jump of :math:`u`) is
+
+    .. math::
+        u^* = \frac{U}{1 - (1 - U) e^{-\Delta/\tau_{facil}}}, \qquad
+        x^* = \frac{1 - e^{-\Delta/\tau_{rec}}}{1 - (1 - u^*) e^{-\Delta/\tau_{rec}}}
+
+    (Tsodyks, Pawelzik & Markram 1998, Neural Comput. 10:821).
+    """
+
+    kind: ClassVar[str] = "spike"
+    modifies: ClassVar[tuple[str, ...]] = ()
+    probeable: ClassVar[tuple[str, ...]] = ("u", "x")
+    U: Any = param(0.5, positive=True)
+    tau_rec: Any = param("800 ms", unit=ms, positive=True)
+    tau_facil: Any = param("0 ms", unit=ms, nonnegative=True)
+
+    def __post_init__(self):
+        check_params(self, "TsodyksMarkram")
+        if not self.U <= 1:
+            raise ConfigError("TsodyksMarkram.U", self.U, "a release fraction in (0, 1]")
+
+    @classmethod
+    def depressing(cls) -> "TsodyksMarkram":
+        """Depressing pyramidal synapse, Tsodyks, Pawelzik & Markram (1998), Fig. 1:
+        U = 0.5, tau_rec = 800 ms, no facilitation."""
+        return cls(U=0.5, tau_rec="800 ms", tau_facil="0 ms")
+
+    @classmethod
+    def facilitating(cls) -> "TsodyksMarkram":
+        """Facilitating synapse, Tsodyks, Pawelzik & Markram (1998), Fig. 1:
+        U = 0.03, tau_rec = 130 ms, tau_facil = 530 ms."""
+        return cls(U=0.03, tau_rec="130 ms", tau_facil="530 ms")

@@ -1,0 +1,169 @@
+"""Inhibitory STDP (Vogels et al. 2011) and short-term plasticity (Tsodyks & Markram).
+
+Each rule is checked three ways: the Brian2 build against the numpy oracle on given
+spike trains (rounding-level tolerance), the defining behaviour against theory (the
+target rate that inhibitory STDP settles to; the analytic steady state of a regular
+train for short-term plasticity), and the presets against the papers' values.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from brian2 import Hz, ms, second
+
+from bioplaus.netfile import spec_from_table
+from bioplaus.reference.plasticity import istdp_dw, tsodyks_markram_release, tsodyks_markram_steady_state
+from bioplaus.simulate import simulate
+from bioplaus.spec import LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, SpikeTrains
+from bioplaus.spec.rules import InhibitorySTDP, TsodyksMarkram, make_rule
+from test_rules_stdp import forced_pairs, spike_times  # tests/ is on sys.path (rootdir conftest)
+
+ORACLE_RTOL = 1e-12   # oracle vs Brian2 on given spike trains: rounding only
+RATE_RTOL = 0.2       # learning outcome (ARCHITECTURE rule 8): rate within 20 % of rho0 (bias and noise, see below)
+
+
+# --------------------------------------------------------------------------- inhibitory STDP
+
+def _trains(rng, n, rate, duration, dt=1e-4):
+    """Poisson spike times on the simulation grid (at most one spike per step)."""
+    out = []
+    for _ in range(n):
+        steps = np.flatnonzero(rng.random(int(duration / dt)) < rate * dt)
+        out.append(np.round(steps[steps > 20] * dt, 10))
+    return out
+
+
+def test_istdp_matches_oracle():
+    rng = np.random.default_rng(3)
+    n = 6
+    pre, post = _trains(rng, n, 30.0, 0.6), _trains(rng, n, 25.0, 0.6)
+    rule = InhibitorySTDP(eta=0.01, tau_stdp="20 ms", rho0="10 Hz", w_min=-1e9, w_max=1e9)
+    r = simulate(forced_pairs(pre, post, {"ie": rule}, w_init=0.5))
+    got = spike_times(r, "post", n)     # the forced post spikes (one step after their drive)
+    w = r["ie.w"]
+    want = np.array([0.5 + istdp_dw(pre[k], got[k], rule, w0=0.5) for k in range(n)])
+    assert np.all(np.abs(want - 0.5) > 1e-3)   # learning happened
+    np.testing.assert_allclose(w, want, rtol=ORACLE_RTOL, atol=1e-14)
+
+
+def test_istdp_oracle_symmetric_window_and_offset():
+    """One pair, either order: +eta e^{-|dt|/tau} from the pairing, -eta alpha from the presynaptic spike."""
+    rule = dict(eta=1.0, tau_stdp=0.02, rho0=5.0)
+    for pre, post in (([0.0], [0.012]), ([0.012], [0.0])):
+        assert istdp_dw(pre, post, rule) == pytest.approx(np.exp(-0.012 / 0.02) - 2 * 5.0 * 0.02, abs=1e-15)
+
+
+def _balance_net(rho_targets, duration, n=16, eta=0.05, w_exc="0.03 nA", dt="1 ms", seed=1):
+    """``n`` LIF neurons per target rate, each driven by ~100 of 200 excitatory Poisson inputs (alone:
+    ~45 Hz) and by 50 inhibitory Poisson inputs through inhibitory STDP synapses starting at 0."""
+    pops = [Population("exc", PoissonInput(rates="10 Hz"), 200), Population("inh", PoissonInput(rates="10 Hz"), 50)]
+    projs, mons = [], []
+    for k, rho in enumerate(rho_targets):
+        pops.append(Population(f"n{k}", LIF(t_ref="2 ms"), n))
+        projs.append(Projection(f"e{k}", "exc", f"n{k}", connectivity=0.5, w_init=2.0, weight_scale=w_exc))
+        projs.append(Projection(f"i{k}", "inh", f"n{k}", receptor="inh", w_init=0.0, weight_scale="0.03 nA",
+                                rule=InhibitorySTDP(eta=eta, tau_stdp="20 ms", rho0=rho, w_max=20.0)))
+        mons.append(Monitor(f"n{k}", ("spikes",)))
+    return NetworkSpec(pops, projs, monitors=mons, dt=dt, duration=duration, seed=seed)
+
+
+def test_istdp_drives_the_rate_to_the_target():
+    # measured late rates (seeds 1, 2, 3): 5.18, 6.00, 5.75 Hz for 5 Hz; 12.6, 13.3, 12.9 Hz for 12 Hz
+    targets, n, duration, window = (5.0, 12.0), 16, 24.0, 12.0
+    r = simulate(_balance_net([t * Hz for t in targets], duration * second, n=n))
+    for k, rho in enumerate(targets):
+        t = r[f"n{k}.spikes.t"]
+        early = np.sum(t < 1.0) / (1.0 * n)
+        late = np.sum(t > duration - window) / (window * n)
+        assert early > 3 * rho, f"target {rho} Hz: the neurons should start well above it, got {early} Hz"
+        assert late == pytest.approx(rho, rel=RATE_RTOL), f"target {rho} Hz, late rate {late} Hz"
+        assert r[f"i{k}.w"].mean() > 0.1   # inhibition grew from 0
+
+
+def test_istdp_presets_match_the_paper():
+    # Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011), Science 334:1569, supplementary methods:
+    # tau_STDP = 20 ms, alpha = 2 rho0 tau_STDP, rho0 = 5 Hz (single neuron), 3 Hz (network)
+    single, network = InhibitorySTDP.vogels2011(), InhibitorySTDP.vogels2011_network()
+    assert float(single.tau_stdp) == pytest.approx(0.020) and float(network.tau_stdp) == pytest.approx(0.020)
+    assert float(single.rho0) == pytest.approx(5.0) and float(network.rho0) == pytest.approx(3.0)
+    assert single.alpha == pytest.approx(0.2) and network.alpha == pytest.approx(0.12)
+
+
+# --------------------------------------------------------------------------- short-term plasticity
+
+def _stp_net(trains, rules, dt="0.1 ms", duration=None):
+    """Synapse ``k`` of each projection carries train ``k`` onto its own LIF whose current input
+    ``g_e`` integrates exactly (decay exp(-dt/tau_e) per step), so the jump at each spike is the
+    transmitted ``weight_scale * w * u * x``."""
+    n = len(trains)
+    idx = np.concatenate([np.full(len(t), k) for k, t in enumerate(trains)]).astype(int)
+    times = np.concatenate(trains)
+    pops = [Population("pre", SpikeTrains(idx, times * second, n=n), n)]
+    projs, mons = [], []
+    for name, rule in rules.items():
+        pops.append(Population(f"post_{name}", LIF(tau_e="5 ms", V_th="1000 mV"), n))
+        projs.append(Projection(name, "pre", f"post_{name}", rule=rule, connectivity="one_to_one",
+                                w_init=2.0, weight_scale="1 pA"))
+        mons.append(Monitor(f"post_{name}", ("g_e",)))
+    return NetworkSpec(pops, projs, monitors=mons, dt=dt,
+                       duration=duration if duration is not None else (times.max() + 0.002) * second)
+
+
+def _jumps(r, name, trains, dt=1e-4, tau_e=5e-3):
+    """Transmitted amounts (in units of weight_scale * w) at each spike of each train, from the recorded g_e."""
+    g = np.asarray(r[f"post_{name}.state.g_e"]) / 1e-12 / 2.0
+    decay = np.exp(-dt / tau_e)
+    out = []
+    for k, t in enumerate(trains):
+        s = np.round(np.asarray(t) / dt).astype(int)
+        out.append(g[k, s + 1] - g[k, s] * decay)
+    return out
+
+
+def test_stp_matches_oracle_event_by_event():
+    rng = np.random.default_rng(5)
+    trains = [np.round(np.cumsum(rng.uniform(0.002, 0.08, 12)), 3) for _ in range(3)]
+    rules = {"dep": TsodyksMarkram.depressing(), "fac": TsodyksMarkram.facilitating(),
+             "mix": TsodyksMarkram(U=0.2, tau_rec="200 ms", tau_facil="50 ms")}
+    r = simulate(_stp_net(trains, rules, dt="1 ms"))
+    for name, rule in rules.items():
+        got = _jumps(r, name, trains, dt=1e-3)
+        for k, t in enumerate(trains):
+            want = tsodyks_markram_release(t, rule)
+            np.testing.assert_allclose(got[k], want, rtol=1e-9, err_msg=f"{name}, train {k}")
+        np.testing.assert_array_equal(r[f"{name}.w"], 2.0)   # transmission changes, w does not
+
+
+def test_stp_steady_state_of_a_regular_train():
+    # u converges by (1 - U) exp(-1/(f tau_facil)) per spike: 150 spikes at 20 Hz, 350 at 50 Hz leave < 1e-8
+    freqs, n_spikes = (20.0, 50.0), (150, 350)
+    trains = [np.round(0.001 + np.arange(n) / f, 6) for f, n in zip(freqs, n_spikes)]
+    rules = {"dep": TsodyksMarkram.depressing(), "fac": TsodyksMarkram.facilitating()}
+    r = simulate(_stp_net(trains, rules, dt="1 ms"))
+    ratios = {}
+    for name, rule in rules.items():
+        for f, amp in zip(freqs, _jumps(r, name, trains, dt=1e-3)):
+            u, x = tsodyks_markram_steady_state(f, rule)
+            assert amp[0] == pytest.approx(float(rule.U), rel=1e-9)             # a rested synapse transmits U
+            assert amp[-1] == pytest.approx(u * x, rel=1e-7), (name, f)         # steady state, analytic
+            ratios[name, f] = amp[-1] / amp[0]
+    # depression at 20 Hz: 0.5 -> 0.057 (PSC ratio 0.11), facilitation: 0.03 -> 0.165 (ratio 5.5)
+    assert ratios["dep", 20.0] < 0.2 and ratios["fac", 20.0] > 3.0
+    assert ratios["dep", 50.0] < ratios["dep", 20.0]
+
+
+def test_stp_presets_match_the_paper():
+    # Tsodyks, Pawelzik & Markram (1998), Neural Comput. 10:821, Fig. 1 parameters:
+    # depressing U_SE = 0.5, tau_rec = 800 ms; facilitating U_SE = 0.03, tau_rec = 130 ms, tau_facil = 530 ms
+    d, f = TsodyksMarkram.depressing(), TsodyksMarkram.facilitating()
+    assert (d.U, float(d.tau_rec), float(d.tau_facil)) == pytest.approx((0.5, 0.8, 0.0))
+    assert (f.U, float(f.tau_rec), float(f.tau_facil)) == pytest.approx((0.03, 0.13, 0.53))
+
+
+def test_new_rules_are_available_to_model_files():
+    r = spec_from_table("rule", {"type": "istdp", "preset": "vogels2011_network"}, "projections.ie.rule")
+    assert isinstance(r, InhibitorySTDP) and r.alpha == pytest.approx(0.12)
+    s = spec_from_table("rule", {"type": "stp", "U": 0.2, "tau_facil": "50 ms"}, "projections.ee.rule")
+    assert isinstance(s, TsodyksMarkram) and float(s.tau_facil) == pytest.approx(0.05)
+    assert make_rule("istdp", rho0="3 Hz").alpha == pytest.approx(0.12)
+    assert float(make_rule("stp", tau_facil="530 ms").tau_facil) == pytest.approx(0.53)
