@@ -116,7 +116,8 @@ def population_code(pop, ctx, code: Code) -> Code:
     if sources:
         inputs = [_fb_var(s) for s in sources]
         code.equations += [f"{v} : 1" for v in inputs]
-        code.equations.append(f"delta = ({' + '.join(inputs)})*gain*{DERIVATIVE_EXPR[model.transfer]} : 1")
+        gain = "gain*" if float(model.gain) != 1.0 else ""   # a unit gain is folded out (one multiply per synapse)
+        code.equations.append(f"delta = ({' + '.join(inputs)})*{gain}{DERIVATIVE_EXPR[model.transfer]} : 1")
     if model.tau is None:   # stored rate, settled once per step in data-flow order
         f = TRANSFER_EXPR[model.transfer]
         k = [n for n, eq in enumerate(code.equations) if eq.replace(" ", "").startswith("r=")]
@@ -314,7 +315,7 @@ def build_error_driven(rule: ErrorDriven, proj, ctx) -> Code:
         code.params["wd"] = rule.weight_decay
     if sched is not None:
         code.namespace.update(_gate_arrays(rule, proj, ctx))
-    code.run_regularly.append((update_code(rule, proj.name), ctx.spec.dt, "end"))
+    code.run_regularly.append((update_code(rule, proj.name), None, "end"))   # every step, on the network's clock
     return code
 
 
