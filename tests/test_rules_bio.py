@@ -163,7 +163,7 @@ def test_stp_presets_match_the_paper():
 def test_new_rules_are_available_to_model_files():
     r = spec_from_table("rule", {"type": "istdp", "preset": "vogels2011_network"}, "projections.ie.rule")
     assert isinstance(r, InhibitorySTDP) and r.alpha == pytest.approx(0.12)
-    s = spec_from_table("rule", {"type": "stp", "U": 0.2, "tau_facil": "50 ms"}, "projections.ee.rule")
+    s = spec_from_table("rule", {"type": "tsodyks_markram", "U": 0.2, "tau_facil": "50 ms"}, "projections.ee.rule")
     assert isinstance(s, TsodyksMarkram) and float(s.tau_facil) == pytest.approx(0.05)
     assert make_rule("istdp", rho0="3 Hz").alpha == pytest.approx(0.12)
-    assert float(make_rule("stp", tau_facil="530 ms").tau_facil) == pytest.approx(0.53)
+    assert float(make_rule("tsodyks_markram", tau_facil="530 ms").tau_facil) == pytest.approx(0.53)

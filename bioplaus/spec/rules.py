@@ -405,7 +405,7 @@ class InhibitorySTDP(Rule):
         return cls(**{"eta": 1e-4, "tau_stdp": "20 ms", "rho0": "3 Hz", **kw})
 
 
-@register_rule("stp")
+@register_rule("tsodyks_markram")
 @dataclass(frozen=True)
 class TsodyksMarkram(Rule):
     r"""Short-term depression and facilitation (Tsodyks & Markram 1997; Markram, Wang & Tsodyks 1998;
