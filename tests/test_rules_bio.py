@@ -12,10 +12,11 @@ import pytest
 from brian2 import Hz, ms, second
 
 from bioplaus.netfile import spec_from_table
-from bioplaus.reference.plasticity import istdp_dw, tsodyks_markram_release, tsodyks_markram_steady_state
+from bioplaus.reference.plasticity import (clopath_dw, istdp_dw, tsodyks_markram_release,
+                                           tsodyks_markram_steady_state)
 from bioplaus.simulate import simulate
 from bioplaus.spec import LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, SpikeTrains
-from bioplaus.spec.rules import InhibitorySTDP, TsodyksMarkram, make_rule
+from bioplaus.spec.rules import ClopathSTDP, InhibitorySTDP, TsodyksMarkram, make_rule
 from test_rules_stdp import forced_pairs, spike_times  # tests/ is on sys.path (rootdir conftest)
 
 ORACLE_RTOL = 1e-12   # oracle vs Brian2 on given spike trains: rounding only
@@ -167,3 +168,42 @@ def test_new_rules_are_available_to_model_files():
     assert isinstance(s, TsodyksMarkram) and float(s.tau_facil) == pytest.approx(0.05)
     assert make_rule("istdp", rho0="3 Hz").alpha == pytest.approx(0.12)
     assert float(make_rule("tsodyks_markram", tau_facil="530 ms").tau_facil) == pytest.approx(0.53)
+
+
+# --------------------------------------------------------------------------- voltage-based STDP (Clopath et al. 2010)
+
+def test_clopath_matches_oracle_on_the_recorded_potential():
+    """A LIF held above theta_+ by a current (threshold out of reach, so the recorded potential is
+    the one the rule sees) receives EPSPs from the presynaptic train; the plastic projection does
+    not transmit. LTD at presynaptic spikes and LTP from the trace both act."""
+    rng = np.random.default_rng(7)
+    dt = 1e-4
+    pre = np.round(np.sort(rng.uniform(0.005, 0.15, 25)) / dt).astype(int)
+    pre = np.unique(pre)
+    rule = ClopathSTDP(A_LTD=1e-3, A_LTP=1e-4, w_min=-1e9, w_max=1e9)
+    net = NetworkSpec(
+        [Population("pre", SpikeTrains(np.zeros(len(pre), int), pre * dt * second, n=1), 1),
+         Population("post", LIF(V_th="0 mV", I_ext="0.28 nA", tau_e="3 ms"), 1)],
+        [Projection("drive", "pre", "post", w_init=1.0, weight_scale="0.4 nA"),
+         Projection("ff", "pre", "post", rule=rule, w_init=0.5, weight_scale="0 nA")],
+        monitors=[Monitor("post", ("v",))], dt=f"{dt * 1e3} ms", duration="0.45 s")
+    r = simulate(net)
+    v = np.asarray(r["post.state.v"])[0]
+    assert v.max() > float(rule.theta_plus)    # potentiation is possible
+    want = clopath_dw(v[1:], pre, rule, dt, w0=0.5, u0=-0.070)
+    assert abs(want) > 1e-3
+    np.testing.assert_allclose(r["ff.w"][0] - 0.5, want, rtol=1e-9)
+    # each term alone: no LTP without A_LTP, no LTD without A_LTD (both contribute)
+    ltd = clopath_dw(v[1:], pre, dict(rule.__dict__, A_LTP=0.0), dt, w0=0.5, u0=-0.070)
+    ltp = clopath_dw(v[1:], pre, dict(rule.__dict__, A_LTD=0.0), dt, w0=0.5, u0=-0.070)
+    assert ltd < -1e-3 and ltp > 1e-3
+
+
+def test_clopath_preset_matches_the_paper():
+    # Clopath, Büsing, Vasilaki & Gerstner (2010), Nat. Neurosci. 13:344, Table 1b, visual cortex:
+    # A_LTD = 14e-5 mV^-1, A_LTP = 8e-5 mV^-2, theta_- = -70.6 mV, theta_+ = -45.3 mV,
+    # tau_x = 15 ms, tau_- = 10 ms, tau_+ = 7 ms
+    c = ClopathSTDP.visual_cortex()
+    assert (c.A_LTD, c.A_LTP) == pytest.approx((14e-5, 8e-5))
+    assert (float(c.theta_minus), float(c.theta_plus)) == pytest.approx((-70.6e-3, -45.3e-3))
+    assert (float(c.tau_x), float(c.tau_minus), float(c.tau_plus)) == pytest.approx((0.015, 0.010, 0.007))

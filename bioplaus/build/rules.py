@@ -260,3 +260,31 @@ def build_tsodyks_markram(rule: TsodyksMarkram, proj, ctx) -> Code:
         code.efficacy = "U*x"
         code.on_pre = ["x -= U*x"]
     return code
+
+
+# --------------------------------------------------------------------------- voltage-based STDP
+
+from ..spec.rules import ClopathSTDP  # noqa: E402
+
+
+@register(ClopathSTDP)
+def build_clopath_stdp(rule: ClopathSTDP, proj, ctx) -> Code:
+    p, h = proj.name, ctx.spec.dt
+    um, up = f"u_minus_{p}", f"u_plus_{p}"
+    rest = getattr(ctx.spec.population(proj.post).model, "E_L", rule.theta_minus)
+    code = Code(equations=["w : 1", "xbar : Hz"])
+    code.params.update(A_LTD=rule.A_LTD, A_LTP=rule.A_LTP, theta_minus=rule.theta_minus,
+                       theta_plus=rule.theta_plus, tau_x=rule.tau_x, w_min=rule.w_min, w_max=rule.w_max)
+    # every step, after the membrane update and before spikes are handled (the potential at its peak):
+    # the two filters of v (postsynaptic group), then the trace decay and the potentiation (synapses)
+    code.post_equations = [f"{um} : volt", f"{up} : volt"]
+    code.post_params = {f"tau_minus_{p}": rule.tau_minus, f"tau_plus_{p}": rule.tau_plus}
+    code.post_init = {um: rest, up: rest}
+    code.post_run_regularly.append((f"{um} = v + ({um} - v)*exp(-dt/tau_minus_{p})\n"
+                                    f"{up} = v + ({up} - v)*exp(-dt/tau_plus_{p})", h, "after_groups", 0))
+    code.run_regularly.append((
+        "xbar = xbar*exp(-dt/tau_x)\n"
+        f"w = clip(w + dt*A_LTP*xbar*clip((v_post - theta_plus)/mV, 0, inf)*clip(({up}_post - theta_minus)/mV, 0, inf)"
+        ", w_min, w_max)", h, "after_groups", 1))
+    code.on_pre = [f"w = clip(w - A_LTD*clip(({um}_post - theta_minus)/mV, 0, inf), w_min, w_max)", "xbar += 1/tau_x"]
+    return code

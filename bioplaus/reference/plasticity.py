@@ -542,3 +542,40 @@ def tsodyks_markram_steady_state(frequency: float, rule: Any) -> tuple[float, fl
     u = U / (1.0 - (1.0 - U) * math.exp(-d / tau_facil)) if tau_facil > 0 else U
     e = math.exp(-d / tau_rec)
     return u, (1.0 - e) / (1.0 - (1.0 - u) * e)
+
+
+# --------------------------------------------------------------------------- voltage-based STDP
+
+__all__ += ["clopath_dw"]
+
+
+def clopath_dw(v, pre_steps, rule: Any, dt: float, w0: float = 0.5, u0: float | None = None) -> float:
+    r"""Weight change under voltage-based STDP (``ClopathSTDP``; Clopath et al. 2010) for a given potential.
+
+    ``v[n]`` is the postsynaptic potential (volts) of step ``n`` after the membrane update (before a
+    reset); ``pre_steps`` the steps of presynaptic spikes. Each step, in this order:
+    :math:`\bar u_\pm \leftarrow v + (\bar u_\pm - v) e^{-dt/\tau_\pm}`,
+    :math:`\bar x \leftarrow \bar x\, e^{-dt/\tau_x}`,
+    :math:`w \leftarrow w + dt\, A_{LTP}\, \bar x\, [v - \theta_+]_+ [\bar u_+ - \theta_-]_+`; then at a
+    presynaptic spike :math:`w \leftarrow w - A_{LTD} [\bar u_- - \theta_-]_+` and
+    :math:`\bar x \leftarrow \bar x + 1/\tau_x`; :math:`w` clipped after each update. Potentials in mV
+    inside the brackets (``A_LTD`` per mV, ``A_LTP`` per mV²). ``u0``: initial filters (default ``theta_minus``).
+    """
+    p = params_of(rule)
+    v = np.asarray(v, dtype=float)
+    pre = np.zeros(len(v), dtype=int)
+    np.add.at(pre, np.asarray(pre_steps, dtype=int), 1)
+    em, ep, ex = math.exp(-dt / p["tau_minus"]), math.exp(-dt / p["tau_plus"]), math.exp(-dt / p["tau_x"])
+    w_min, w_max = p.get("w_min", -math.inf), p.get("w_max", math.inf)
+    um = up = p["theta_minus"] if u0 is None else float(u0)
+    xbar, w = 0.0, float(w0)
+    for n, vn in enumerate(v):
+        um, up = vn + (um - vn) * em, vn + (up - vn) * ep
+        xbar *= ex
+        w += dt * p["A_LTP"] * xbar * max(vn - p["theta_plus"], 0.0) * 1e3 * max(up - p["theta_minus"], 0.0) * 1e3
+        w = min(max(w, w_min), w_max)
+        for _ in range(pre[n]):
+            w -= p["A_LTD"] * max(um - p["theta_minus"], 0.0) * 1e3
+            w = min(max(w, w_min), w_max)
+            xbar += 1.0 / p["tau_x"]
+    return w - float(w0)

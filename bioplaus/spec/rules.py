@@ -456,3 +456,54 @@ class TsodyksMarkram(Rule):
         """Facilitating synapse, Tsodyks, Pawelzik & Markram (1998), Fig. 1:
         U = 0.03, tau_rec = 130 ms, tau_facil = 530 ms."""
         return cls(U=0.03, tau_rec="130 ms", tau_facil="530 ms")
+
+
+# --------------------------------------------------------------------------- voltage-based STDP
+
+__all__ += ["ClopathSTDP"]
+
+from brian2 import mV  # noqa: E402
+
+
+@register_rule("clopath")
+@dataclass(frozen=True)
+class ClopathSTDP(Rule):
+    r"""Voltage-based STDP (Clopath, Büsing, Vasilaki & Gerstner 2010, Nat. Neurosci. 13:344), without
+    the homeostatic scaling of :math:`A_{LTD}`.
+
+    The postsynaptic membrane potential :math:`u` (the neuron's ``v``) is low-pass filtered twice,
+    :math:`\tau_- \dot{\bar u}_- = u - \bar u_-` and :math:`\tau_+ \dot{\bar u}_+ = u - \bar u_+`
+    (in the postsynaptic group, suffixed with the projection's name); the presynaptic trace is
+    :math:`\tau_x \dot{\bar x} = -\bar x`, :math:`\bar x \leftarrow \bar x + 1` at a presynaptic spike.
+
+    .. math::
+        \text{pre spike: } w \leftarrow w - A_{LTD} [\bar u_- - \theta_-]_+, \qquad
+        \dot w = A_{LTP}\, \bar x\, [u - \theta_+]_+ [\bar u_+ - \theta_-]_+
+
+    clipped to :math:`[w_{min}, w_{max}]`; the potentiation is an Euler step every ``dt``. ``A_LTD`` is
+    per mV and ``A_LTP`` per mV², as in the paper's table. The paper's
+    neuron is an AdEx with a spike afterdepolarisation, an adaptive threshold and a 2 ms spike at
+    29.4 mV; LTP needs :math:`u > \theta_+`, so the size of potentiation depends on the spike shape
+    of the postsynaptic model used.
+    """
+
+    kind: ClassVar[str] = "spike"
+    probeable: ClassVar[tuple[str, ...]] = ("w", "xbar")
+    A_LTD: Any = param(14e-5, nonnegative=True)    # per mV
+    A_LTP: Any = param(8e-5, nonnegative=True)     # per mV**2
+    theta_minus: Any = param("-70.6 mV", unit=mV)
+    theta_plus: Any = param("-45.3 mV", unit=mV)
+    tau_x: Any = param("15 ms", unit=ms, positive=True)
+    tau_minus: Any = param("10 ms", unit=ms, positive=True)
+    tau_plus: Any = param("7 ms", unit=ms, positive=True)
+    w_min: Any = param(0.0)
+    w_max: Any = param(1e9)
+
+    def __post_init__(self):
+        _bounds(self, "ClopathSTDP")
+
+    @classmethod
+    def visual_cortex(cls, **kw) -> "ClopathSTDP":
+        """Fit to visual cortex data (Sjöström et al. 2001), Clopath et al. (2010), Table 1b."""
+        return cls(**{"A_LTD": 14e-5, "A_LTP": 8e-5, "theta_minus": "-70.6 mV",
+                      "theta_plus": "-45.3 mV", "tau_x": "15 ms", "tau_minus": "10 ms", "tau_plus": "7 ms", **kw})
