@@ -7,15 +7,20 @@ train for short-term plasticity), and the presets against the papers' values.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pytest
-from brian2 import Hz, ms, second
+from brian2 import Hz, mV, ms, pA, second
 
 from bioplaus.netfile import spec_from_table
 from bioplaus.reference.plasticity import (clopath_dw, istdp_dw, tsodyks_markram_release,
                                            tsodyks_markram_steady_state)
 from bioplaus.simulate import simulate
-from bioplaus.spec import LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, SpikeTrains
+from bioplaus.build.registry import Code, register
+from bioplaus.spec import AdEx, LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, SpikeTrains
+from bioplaus.spec.params import param
 from bioplaus.spec.rules import ClopathSTDP, InhibitorySTDP, TsodyksMarkram, make_rule
 from test_rules_stdp import forced_pairs, spike_times  # tests/ is on sys.path (rootdir conftest)
 
@@ -207,3 +212,86 @@ def test_clopath_preset_matches_the_paper():
     assert (c.A_LTD, c.A_LTP) == pytest.approx((14e-5, 8e-5))
     assert (float(c.theta_minus), float(c.theta_plus)) == pytest.approx((-70.6e-3, -45.3e-3))
     assert (float(c.tau_x), float(c.tau_minus), float(c.tau_plus)) == pytest.approx((0.015, 0.010, 0.007))
+
+
+@dataclass(frozen=True)
+class ClopathAdEx(AdEx):
+    r"""The postsynaptic neuron of Clopath et al. (2010), Methods and Table 1a: AdEx with a spike
+    afterdepolarisation :math:`z` (:math:`z \leftarrow I_{sp}` at a spike, :math:`\tau_z`), an adaptive
+    threshold :math:`V_T` (:math:`\leftarrow V_{T,max}` at a spike, relaxing to :math:`V_{T,rest}` with
+    :math:`\tau_{V_T}`); a spike when :math:`v > V_T`, then :math:`v` held at 29.4 mV for 2 ms and
+    reset to :math:`E_L` (as in Larisch's 2019 replication of the paper). The end of the clamp is a
+    ``run_regularly`` operation added by :func:`_clopath_protocol` (``reset_end``)."""
+
+    I_sp: Any = param("400 pA", unit=pA)
+    tau_z: Any = param("40 ms", unit=ms, positive=True)
+    tau_VT: Any = param("50 ms", unit=ms, positive=True)
+    V_Tmax: Any = param("-30.4 mV", unit=mV)
+
+
+@register(ClopathAdEx)
+def build_clopath_adex(model, pop, ctx):
+    code = Code(method="euler")
+    code.equations = [
+        "dv/dt = int(t - lastspike > 2*ms + dt/2)"
+        "*(-g_L*(v - E_L) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w_a + z + I_syn + I_ext)/C_m : volt",
+        "dw_a/dt = (a*(v - E_L) - w_a)/tau_w : amp",
+        "dz/dt = -z/tau_z : amp",
+        "dV_T/dt = (V_Trest - V_T)/tau_VT : volt",
+        "dg_e/dt = -g_e/tau_e : amp", "dg_i/dt = -g_i/tau_i : amp", "I_syn = g_e - g_i : amp", "I_ext : amp",
+    ]
+    code.params.update(C_m=model.C_m, g_L=model.g_L, E_L=model.E_L, V_Trest=model.V_T, Delta_T=model.Delta_T,
+                       tau_w=model.tau_w, a=model.a, b=model.b, I_sp=model.I_sp, tau_z=model.tau_z,
+                       tau_VT=model.tau_VT, V_Tmax=model.V_Tmax, tau_e=model.tau_e, tau_i=model.tau_i)
+    code.threshold = "v > V_T and v < 20*mV and not_refractory"
+    code.reset = ["v = 29.4*mV", "w_a += b", "z = I_sp", "V_T = V_Tmax"]
+    code.refractory = 2 * ms
+    code.init = {"v": model.E_L, "V_T": model.V_T, "I_ext": model.I_ext}
+    return code
+
+
+CLAMP_END = "v = v + (E_L - v)*int(v > 20*mV)*int(t - lastspike > 2*ms - dt/2)"
+
+
+def _clopath_protocol(rule, freqs, delta, n_pairs=5):
+    """Sjöström et al. (2001) pairing protocol as in Clopath et al. (2010), Fig. 2: ``n_pairs`` pre/post
+    pairs at each frequency, post ``delta`` after pre (negative: before). Synapse ``k`` of the plastic
+    projection sees frequency ``freqs[k]``; the post spikes are forced by a 1 ms current pulse (they
+    follow it by 0.4-0.6 ms, so |delta| is 10 +- 0.6 ms). Pairs at frequencies below 1 Hz do not
+    interact (all traces decay within 1 s): one pair is simulated and its change multiplied by ``n_pairs``.
+    Returns the weight change per frequency."""
+    from bioplaus.build.network import build_network
+
+    pre_i, pre_t, drv_i, drv_t = [], [], [], []
+    for k, f in enumerate(freqs):
+        for j in range(1 if f < 1 else n_pairs):
+            t0 = 0.02 + j / f
+            tp, tq = (t0, t0 + delta) if delta > 0 else (t0 - delta, t0)
+            pre_i.append(k), pre_t.append(tp), drv_i.append(k), drv_t.append(tq - 0.001)
+    n = len(freqs)
+    net = NetworkSpec([Population("pre", SpikeTrains(np.array(pre_i), np.array(pre_t) * second, n=n), n),
+                       Population("drv", SpikeTrains(np.array(drv_i), np.array(drv_t) * second, n=n), n),
+                       Population("post", ClopathAdEx(b="0.805 pA", tau_e="0.5 ms"), n)],
+                      [Projection("drive", "drv", "post", connectivity="one_to_one", w_init=1.0, weight_scale="20 nA"),
+                       Projection("ff", "pre", "post", connectivity="one_to_one", rule=rule, w_init=0.5,
+                                  weight_scale="0 nA")], dt="0.1 ms")
+    built = build_network(net)
+    post = built.groups["post"]
+    built.network.add(post.run_regularly(CLAMP_END, when="after_resets", name="post_clamp_end"))
+    built.network.run((max(pre_t + drv_t) + 0.1) * second)
+    dw = np.asarray(built.synapses["ff"].w) - 0.5
+    return dw * np.where(np.asarray(freqs) < 1, n_pairs, 1)
+
+
+def test_clopath_frequency_dependence_of_the_pairing_protocol():
+    # measured: pre-post +2.8e-2 (0.1 Hz) rising to +4.5e-2 (50 Hz); post-pre -7.4e-3 (0.1 Hz),
+    # -7.5e-3 (10 Hz), -4.3e-3 (20 Hz), +1.9e-2 (40 Hz), +3.4e-2 (50 Hz)
+    freqs = [0.1, 10.0, 20.0, 40.0, 50.0]
+    rule = ClopathSTDP.visual_cortex(w_min=-1e9)
+    pre_post = _clopath_protocol(rule, freqs, +0.010)
+    post_pre = _clopath_protocol(rule, freqs, -0.010)
+    # post-pre: depression at low frequencies turns into potentiation at high ones (Sjöström et al. 2001)
+    assert post_pre[0] < 0 and post_pre[1] < 0 and post_pre[2] < 0, post_pre
+    assert post_pre[3] > 0 and post_pre[4] > 0, post_pre
+    # pre-post: potentiation that grows with the frequency
+    assert np.all(np.diff(pre_post) > 0) and pre_post[-1] > 1.3 * pre_post[0] > 0, pre_post
