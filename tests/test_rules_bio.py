@@ -173,6 +173,8 @@ def test_new_rules_are_available_to_model_files():
     assert isinstance(s, TsodyksMarkram) and float(s.tau_facil) == pytest.approx(0.05)
     assert make_rule("istdp", rho0="3 Hz").alpha == pytest.approx(0.12)
     assert float(make_rule("tsodyks_markram", tau_facil="530 ms").tau_facil) == pytest.approx(0.53)
+    c = spec_from_table("rule", {"type": "clopath", "preset": "visual_cortex"}, "projections.ff.rule")
+    assert isinstance(c, ClopathSTDP) and float(c.tau_plus) == pytest.approx(0.007)
 
 
 # --------------------------------------------------------------------------- voltage-based STDP (Clopath et al. 2010)
