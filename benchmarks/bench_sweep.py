@@ -17,6 +17,7 @@ directories and table included).
 
     python benchmarks/bench_sweep.py                  # 8 points, 400 inputs, 2 s
     python benchmarks/bench_sweep.py --model-file     # also the model-file path
+    python benchmarks/bench_sweep.py --network-file --dask   # a network model file, locally and on Dask
 """
 from __future__ import annotations
 
@@ -124,6 +125,47 @@ def bench_model_file(args) -> list[str]:
             f"| run_sweep, rebuild per point (--no-reuse) | {t_rebuild:.2f} ({t_rebuild / t_reuse:.1f}x) |"]
 
 
+def bench_network_file(args) -> list[str]:
+    """An 8-point sweep of a network model file on cpp against one build + one run, and the same
+    sweep through a Dask LocalCluster of 2 workers (results compared point by point)."""
+    from bioplaus.config import load_model
+    from bioplaus.runner import run_model
+    from bioplaus.sweep import expand_sweep, read_results, run_sweep
+
+    model = Path(__file__).resolve().parent.parent / "models" / "song_stdp_network.toml"
+    fixed = [f"duration={args.duration:g}s"]
+    values = [round(float(v), 6) for v in np.linspace(0.002, 0.009, args.points)]
+    sweep = expand_sweep(str(model), {"projections.exc.rule.A_plus": values}, overrides=fixed, backend="cpp")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_netfile_"))
+    quiet = lambda m: None  # noqa: E731
+    try:
+        cfg = load_model(model, fixed, backend="cpp")
+        single, t_single = timed(run_model, cfg, tmp / "single", progress=quiet)
+        _, t_sweep = timed(run_sweep, sweep, tmp / "sweep", jobs=1, in_process=True, progress=quiet)
+        rows = read_results(tmp / "sweep")
+        modes = sorted({r["mode"] for r in rows})
+        lines = ["", f"network model file models/song_stdp_network.toml ({args.duration:g} s simulated) through run_sweep "
+                     f"on cpp, {args.points} values of projections.exc.rule.A_plus:", "",
+                 "| what | wall (s) | / one build + one run |", "|---|---:|---:|",
+                 f"| one build + one run (bioplaus run) | {t_single:.2f} | 1.00 |",
+                 f"| sweep, {args.points} points, modes {modes} | {t_sweep:.2f} | {t_sweep / t_single:.2f} |"]
+        if args.dask:
+            import distributed
+
+            with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                          dashboard_address=None) as cl:
+                _, t_dask = timed(run_sweep, sweep, tmp / "dask", scheduler=cl.scheduler_address, progress=quiet)
+            remote = read_results(tmp / "dask")
+            same = all(np.array_equal(np.load(tmp / "sweep" / "points" / a["point"] / "arrays.npz")["exc.w"],
+                                      np.load(tmp / "dask" / "points" / b["point"] / "arrays.npz")["exc.w"])
+                       for a, b in zip(rows, remote))
+            lines.append(f"| same sweep on a Dask LocalCluster, 2 workers | {t_dask:.2f} | {t_dask / t_single:.2f} |")
+            lines += ["", f"Dask results identical to the local sweep (final weights of every point): {same}"]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=8)
@@ -132,6 +174,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="concurrent binary runs for the second run_args sweep")
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads of the cpp backend")
     ap.add_argument("--model-file", action="store_true", help="also benchmark the model-file path (run_sweep)")
+    ap.add_argument("--network-file", action="store_true",
+                    help="also sweep the network model file models/song_stdp_network.toml (one build, run_args)")
+    ap.add_argument("--dask", action="store_true", help="with --network-file: the same sweep on a Dask LocalCluster")
     args = ap.parse_args()
     import brian2
 
@@ -140,6 +185,8 @@ def main() -> int:
     lines = bench_network(args)
     if args.model_file:
         lines += bench_model_file(args)
+    if args.network_file:
+        lines += bench_network_file(args)
     print("\n".join(lines))
     return 0
 

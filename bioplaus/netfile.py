@@ -59,8 +59,8 @@ from .errors import ConfigError, DataError, did_you_mean
 __all__ = ["NETWORK_KEYS", "network_from_tables", "spec_from_table", "is_network_file"]
 
 #: top-level keys of a network model file, besides experiment/description/backend/seed/threads/data_dir
-NETWORK_KEYS = ("populations", "projections", "modulators", "monitors", "dt", "duration")
-_LISTS = ("populations", "projections", "modulators", "monitors")
+NETWORK_KEYS = ("populations", "projections", "modulators", "monitors", "readouts", "protocol", "dt", "duration")
+_LISTS = ("populations", "projections", "modulators", "monitors", "readouts")
 
 
 def is_network_file(data: Mapping[str, Any]) -> bool:
@@ -71,8 +71,9 @@ def is_network_file(data: Mapping[str, Any]) -> bool:
 
 def _model_types() -> dict[str, type]:
     from .spec.neurons import INPUTS, NEURONS
+    from .spec.protocol import ProtocolInput
 
-    return {**NEURONS, **INPUTS}
+    return {**NEURONS, **INPUTS, "protocol_input": ProtocolInput}
 
 
 def _rule_types() -> dict[str, type]:
@@ -273,9 +274,11 @@ def network_from_tables(data: Mapping[str, Any], *, seed: int = 0, source: str |
                         data_dir: str | None = None):
     """The :class:`~bioplaus.spec.NetworkSpec` a network model file declares (validated, nothing built)."""
     from .spec.network import Modulator, Monitor, NetworkSpec, Population, Projection
+    from .spec.protocol import SpikeCountReadout
 
     base_dir = Path(source).parent if source else None
-    classes = {"populations": Population, "projections": Projection, "modulators": Modulator, "monitors": Monitor}
+    classes = {"populations": Population, "projections": Projection, "modulators": Modulator, "monitors": Monitor,
+               "readouts": SpikeCountReadout}
     built: dict[str, list] = {}
     index: dict[tuple[str, str], int] = {}
     for key, cls in classes.items():
@@ -286,7 +289,7 @@ def network_from_tables(data: Mapping[str, Any], *, seed: int = 0, source: str |
         built[key] = []
         for k, table in enumerate(items):
             where = f"{key}[{k}]"
-            name = table.get("target" if key == "monitors" else "name")
+            name = table.get({"monitors": "target"}.get(key, "name"))
             if isinstance(name, str):
                 index[(key, name)] = k
             try:
@@ -296,12 +299,22 @@ def network_from_tables(data: Mapping[str, Any], *, seed: int = 0, source: str |
     if not built["populations"]:
         raise ConfigError("populations", [], "at least one [[populations]] table", source=source)
     net = {k: data[k] for k in ("dt", "duration") if k in data}
+    if "protocol" in data:
+        try:
+            net["protocol"] = protocol_from_table(data["protocol"], seed=seed, data_dir=data_dir)
+        except ConfigError as exc:
+            raise ConfigError(exc.key_path, exc.value, exc.expected, source=source) from None
+        if "duration" in data:
+            raise ConfigError("duration", data["duration"], "no duration beside a [protocol] (the protocol's "
+                              "windows set it)", source=source)
+        net["duration"] = net["protocol"].duration
     if not built["monitors"]:          # by default: the spikes of every spiking neuron population
         built["monitors"] = [Monitor(p.name, ("spikes",)) for p in built["populations"]
                              if p.kind == "spike" and not p.is_input]
     try:
         return NetworkSpec(populations=built["populations"], projections=built["projections"],
-                           modulators=built["modulators"], monitors=built["monitors"], seed=seed, **net)
+                           modulators=built["modulators"], monitors=built["monitors"], readouts=built["readouts"],
+                           seed=seed, **net)
     except ConfigError as exc:
         parts = exc.key_path.split(".")
         if parts[0] in _LISTS and len(parts) > 1 and (parts[0], parts[1]) in index:
@@ -319,3 +332,52 @@ def _located(key: str, exc: ConfigError, source: str | None, name: Any) -> Confi
     if isinstance(name, str) and "[" in head:
         out.by_name = f"{head.split('[')[0]}.{name}{rest}"
     return out
+
+
+_PROTOCOL_KEYS = ("dataset", "n_train", "n_test", "epochs", "present", "rest", "learn_in_rest")
+
+
+def protocol_from_table(table: Any, *, seed: int, data_dir: str | None = None):
+    """A :class:`~bioplaus.spec.protocol.Protocol` from a ``[protocol]`` table: samples of a dataset shown
+    for ``epochs`` training phases (``train0``...; a new random order each, from the network seed), an
+    ``assign`` phase over the training samples (learning off: read-outs label their neurons) and a
+    ``test`` phase over the held-out samples. Pixel values are scaled to [0, 1] (fractions of the
+    input's ``max_rate``)."""
+    from .data import load_dataset
+    from .spec.protocol import Protocol
+
+    if not isinstance(table, dict):
+        raise ConfigError("protocol", table, "a [protocol] table")
+    for key in table:
+        if key not in _PROTOCOL_KEYS:
+            raise ConfigError(f"protocol.{key}", table[key], "a key of [protocol]: " + ", ".join(_PROTOCOL_KEYS)
+                              + did_you_mean(key, _PROTOCOL_KEYS))
+    if "dataset" not in table:
+        raise ConfigError("protocol.dataset", None, "the dataset whose samples are shown (e.g. \"digits\")")
+    try:
+        ds = load_dataset(str(table["dataset"]), data_dir=data_dir)
+    except ConfigError as exc:
+        raise ConfigError("protocol.dataset", table["dataset"], exc.expected) from None
+    except DataError as exc:
+        raise ConfigError("protocol.dataset", table["dataset"], f"a dataset that loads ({exc})") from None
+    sizes = {}
+    for key, have in (("n_train", len(ds.x_train)), ("n_test", len(ds.x_test))):
+        v = table.get(key, have)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= have:
+            raise ConfigError(f"protocol.{key}", v, f"an integer in [1, {have}] (the {key[2:]} split of "
+                              f"{table['dataset']})")
+        sizes[key] = v
+    epochs = table.get("epochs", 1)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError("protocol.epochs", epochs, "an integer >= 1")
+    x = np.concatenate([ds.x_train[:sizes["n_train"]], ds.x_test[:sizes["n_test"]]]).astype(float)
+    y = np.concatenate([ds.y_train[:sizes["n_train"]], ds.y_test[:sizes["n_test"]]]).astype(np.int64)
+    lo, hi = float(x.min()), float(x.max())
+    x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, *b"protocol"]))
+    n_tr = sizes["n_train"]
+    kw = {k: table[k] for k in ("present", "rest", "learn_in_rest") if k in table}
+    try:
+        return Protocol.classifier(x, y, np.arange(n_tr), epochs, {"test": np.arange(n_tr, len(x))}, rng, **kw)
+    except ConfigError as exc:
+        raise ConfigError("protocol." + exc.key_path.split(".")[-1], exc.value, exc.expected) from None

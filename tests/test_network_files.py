@@ -234,8 +234,42 @@ def test_network_sweep_on_cpp_shares_one_build(tmp_path):
     np.testing.assert_allclose(w[1], ref.arrays["ff.w"], rtol=1e-9, atol=1e-12)       # = numpy, same value
 
 
+def test_protocol_table_becomes_phases_and_errors_are_named(tmp_path):
+    path = MODELS / "stdp_classifier_network.toml"
+    cfg = load_model(path, ["protocol.n_train=20", "protocol.n_test=10", "protocol.epochs=2"])
+    proto = cfg.params.spec.protocol
+    assert [p.name for p in proto.phases] == ["train0", "train1", "assign", "test"]
+    assert [len(p) for p in proto.phases] == [20, 20, 20, 10]
+    assert set(proto.phase("train0").indices) == set(range(20)) == set(proto.phase("assign").indices)
+    assert set(proto.phase("test").indices) == set(range(20, 30))          # held out: disjoint from training
+    assert proto.phase("train0").learn == 1 and proto.phase("test").learn == 0
+    assert float(proto.samples.min()) == 0.0 and float(proto.samples.max()) == 1.0
+    assert cfg.params.spec.duration == 70 * proto.window and cfg.params.spec.readouts[0].population == "exc"
+    for override, fragment in (("protocol.n_train=5000", r"protocol\.n_train = 5000.*\[1, 1347\]"),
+                               ("protocol.epoch=2", r"protocol\.epoch = 2.*did you mean 'epochs'"),
+                               ("readouts.readout.population=inh2", r"population")):
+        with pytest.raises(ConfigError, match=fragment):
+            load_model(path, [override])
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_shipped_classifier_network_learns_above_chance(tmp_path):
+    """models/stdp_classifier_network.toml, shortened (30 neurons, 150 training samples) on cpp: well
+    above chance (0.1) already; the full file's accuracy is in README's models table."""
+    cfg = load_model(MODELS / "stdp_classifier_network.toml",
+                     ["populations.exc.size=30", "populations.inh.size=30", "protocol.n_train=150",
+                      "protocol.n_test=100"], backend="cpp")
+    res = run_model(cfg, tmp_path / "dc", progress=_quiet)
+    acc = {r["phase"]: r["accuracy"] for r in res.rows if r["kind"] == "readout"}
+    assert set(acc) == {"train0", "assign", "test"}
+    assert acc["test"] > 0.2, acc                                                   # chance is 0.1 (measured 0.33)
+    w = res.arrays["input_exc.w"]
+    assert float(np.std(w)) > 0.1 and float(w.max()) > 0.5                          # receptive fields formed
+
+
 def test_shipped_network_files_validate():
-    for name in ("coba_network", "song_stdp_network", "reward_stdp_network"):
+    for name in ("coba_network", "song_stdp_network", "reward_stdp_network", "stdp_classifier_network"):
         cfg = load_model(MODELS / f"{name}.toml")
         assert cfg.experiment == "network" and cfg.params.spec.populations
         raw = tomllib.loads((MODELS / f"{name}.toml").read_text())
