@@ -81,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bioplaus: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # further Ctrl-C presses must not turn the exit status 130 into death by SIGINT on the way out
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("bioplaus: interrupted; finished results are kept", file=sys.stderr)
         return 130
     return int(rc or 0)

@@ -116,6 +116,14 @@ GLOSSARY = {
     "beta1": "Adam's first-moment decay", "beta2": "Adam's second-moment decay", "eps": "Adam's epsilon",
     "train_recurrent": "whether the recurrent weights learn", "name": "name of the object",
     "theta_init": "initial value of the sliding threshold",
+    "tau_stdp": "decay time of the pre- and postsynaptic traces (inhibitory STDP)",
+    "rho0": "target postsynaptic firing rate that inhibitory STDP restores",
+    "U": "utilisation increment per spike (release probability at rest)",
+    "tau_rec": "recovery time of the synaptic resources (depression)",
+    "tau_facil": "decay time of the utilisation (facilitation; 0: none)",
+    "theta_minus": "depression threshold of the low-pass-filtered membrane potential",
+    "ClopathSTDP.theta_plus": "potentiation threshold of the membrane potential",
+    "lower_gate": "gate the update from below as well as from above (boxcar surrogate derivative)",
     "tracked": "keep each neuron's weight sum up to date per spike instead of recomputing it",
 }
 

@@ -29,7 +29,8 @@ def reward_net(reward_times):
     return NetworkSpec(
         populations=[Population("inp", SpikeTrains(idx, times * second, n=4), 4),
                      Population("drv", SpikeTrains(np.zeros(len(POST), int), (POST - DT) * second, n=1), 1),
-                     Population("post", LIF(tau_e=f"{DT * 1e3} ms", t_ref="1 ms"), 1)],
+                     # a one-step current pulse (LIF's g_e decays exactly, by exp(-10) per step): one spike per drive
+                     Population("post", LIF(tau_e=f"{DT * 1e2} ms", t_ref="1 ms"), 1)],
         projections=[Projection("drive", "drv", "post", w_init=1.0, weight_scale="100 nA"),
                      Projection("ff", "inp", "post", rule=RULE, w_init=W0, weight_scale="0 nA")],
         modulators=[Modulator("reward", times=[f"{t * 1e3} ms" for t in reward_times], tau_d=f"{TAU_D * 1e3} ms")],
