@@ -246,26 +246,14 @@ def model_from_dict(data: dict[str, Any], source: str | None = None) -> ModelCon
         raise exc.with_source(source) if source else exc from None
     # a user's experiment file is recorded by its absolute path, so sweep workers load the same file
     name = resolve_experiment_ref(data["experiment"], base_dir) if _is_file_ref(data["experiment"]) else cls.name
-    backend = data.get("backend", "numpy")
-    if backend not in BACKENDS:
-        raise ConfigError("backend", backend, "one of " + ", ".join(BACKENDS) + did_you_mean(str(backend), BACKENDS),
-                          source=source)
+    backend, seed, threads = data.get("backend", "numpy"), data.get("seed", 0), data.get("threads")  # checked above
     if backend not in cls.backends:
         raise ConfigError("backend", backend, f"a backend experiment {cls.name!r} supports: " + ", ".join(cls.backends),
                           source=source)
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("seed", seed, "an integer >= 0", source=source)
-    threads = data.get("threads")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
-        raise ConfigError("threads", threads, "an integer >= 0", source=source)
     if hasattr(cls, "params_from_model_file"):    # the experiment reads its own top-level tables
         params = cls.params_from_model_file(data, seed=seed, source=source, data_dir=data.get("data_dir"))
     else:
-        params_raw = data.get("params", {})
-        if not isinstance(params_raw, dict):
-            raise ConfigError("params", params_raw, "a table of parameters", source=source)
-        params = cls.Params.from_mapping(params_raw, source=source)
+        params = cls.Params.from_mapping(data.get("params", {}), source=source)
     return ModelConfig(experiment=name, params=params, backend=backend, seed=seed, threads=threads,
                        data_dir=data.get("data_dir"), description=str(data.get("description", "")), source=source,
                        raw={k: v for k, v in data.items() if k != "params" and k not in NETWORK_KEYS})
