@@ -11,16 +11,23 @@ def _spec_classes():
     import bioplaus.spec.credit  # noqa: F401  (registers the error-driven rules)
     from bioplaus.netfile import _homeostasis_types, _model_types, _rule_types
 
-    # the package's own: other tests register rules of their own in the same registry
+    # the package's own: other tests and docstring examples register rules of their own in the same registry
     return sorted((c for c in {*_model_types().values(), *_rule_types().values(), *_homeostasis_types().values()}
-                   if c.__module__.startswith("bioplaus.")), key=lambda c: c.__name__)
+                   if _defined_in_the_package(c)), key=lambda c: c.__name__)
+
+
+def _defined_in_the_package(cls) -> bool:
+    import sys
+
+    mod = sys.modules.get(cls.__module__)
+    return cls.__module__.startswith("bioplaus.") and getattr(mod, cls.__name__, None) is cls
 
 
 def _experiments():
     from bioplaus.experiments.base import EXPERIMENTS, _load_builtin
 
     _load_builtin()
-    return sorted(n for n, c in EXPERIMENTS.items() if c.__module__.startswith("bioplaus."))
+    return sorted(n for n, c in EXPERIMENTS.items() if _defined_in_the_package(c))
 
 
 def test_every_parameter_of_every_experiment_and_spec_has_a_meaning():
