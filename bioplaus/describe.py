@@ -91,7 +91,7 @@ GLOSSARY = {
     "warmup_epochs": "epochs before the measured ones", "lr_decay": "learning-rate decay per epoch",
     "tolerance": "accepted deviation", "widths": "hidden widths compared", "family": "rule family",
     "neuron": "neuron model", "network": "network specification", "spec": "network specification",
-    "tables": "the network's model-file tables", "units": "units per layer", "preset": "named parameter preset",
+    "tables": "the network's model-file tables", "preset": "named parameter preset",
     "feedback": "feedback pathway (fa, dfa, sign, bp)", "feedback_scale": "scale of the fixed feedback weights",
     "paper": "published protocol reproduced", "reference": "published reference value",
     "np_lr": "learning rate of node perturbation", "np_sigma": "perturbation size of node perturbation",
