@@ -45,7 +45,7 @@ def train_loop(cfg, x: np.ndarray, backend: str = "cython", *, seed: int = 0, wa
     from bioplaus.backends import session
     from bioplaus.errors import ConfigError
     from bioplaus.networks.stdp_classifier import build_classifier
-    from bioplaus.simulate import quiet_order_warnings
+    from bioplaus.simulation import quiet_order_warnings
 
     if backend in ("cpp", "cuda"):
         raise ConfigError("backend", backend, "a runtime backend (numpy or cython) for the Python loop")

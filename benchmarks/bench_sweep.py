@@ -71,7 +71,7 @@ def row(name: str, seconds: float, ref: float, note: str = "") -> str:
 
 
 def bench_network(args) -> list[str]:
-    from bioplaus.simulate import simulate
+    from bioplaus.simulation import simulate
     from bioplaus.sweep import sweep_network
 
     spec = network(args.inputs, args.duration)

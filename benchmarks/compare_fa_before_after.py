@@ -49,7 +49,7 @@ for rule in ("fa", "dfa"):
         ref.step(x[[i]], y[[i]])
     t = ref.net.targets(y, 3)
     if hasattr(fr, "fa_rate_spec"):
-        from bioplaus.simulate import simulate
+        from bioplaus.simulation import simulate
         W, _ = fr.mlp_weights(simulate(fr.fa_rate_spec(SIZES, W0, b0, fb, x, t, [order], rule=rule, lr=LR), "numpy"))
     else:
         W = fr.train_fa_rate(fr.FARateNetwork(sizes=SIZES, rule=rule, lr=LR, loss="mse"), W0, b0, fb, x, t, [order],

@@ -24,7 +24,7 @@ _EXPORTS = {
     "Protocol": "spec", "Phase": "spec", "ProtocolInput": "spec", "SpikeCountReadout": "spec",
     # build / run
     "build_network": "build", "BuiltNetwork": "build", "register": "build.registry",
-    "simulate": "simulate", "SimResult": "simulate",
+    "simulate": "simulation", "SimResult": "simulation",
     "session": "backends", "availability": "backends", "BACKENDS": "backends", "check_backend": "backends",
     "NEURONS": "spec.neurons", "INPUTS": "spec.neurons", "neuron_class": "spec.neurons",
     "make_rule": "spec.rules",
@@ -41,7 +41,7 @@ _EXPORTS = {
     # parameter studies
     "expand_sweep": "sweep", "run_sweep": "sweep", "sweep_network": "sweep",
     # reading results back, export
-    "load": "load", "Results": "load",
+    "load": "loader", "Results": "loader",
 }
 
 __all__ = ["__version__", *_EXPORTS]

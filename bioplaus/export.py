@@ -119,7 +119,7 @@ def export_nwb(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
     except ImportError as exc:
         raise BackendUnavailable("nwb", f"pynwb is not installed ({exc.name or exc}); "
                                  "pip install 'bioplaus[nwb]'") from None
-    from .load import load
+    from .loader import load
 
     res = load(path)
     if res.kind in ("sweep", "bench"):

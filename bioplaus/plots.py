@@ -3,7 +3,7 @@
 Every function takes arrays or results (a :class:`~bioplaus.harness.CompareResult`,
 the rows of ``metrics.csv`` or ``results.csv`` as :func:`bioplaus.results.read_csv`
 returns them, a :func:`bioplaus.load` result or its ``metrics`` DataFrame, or the
-arrays of a :class:`~bioplaus.simulate.SimResult` / ``arrays.npz``) and draws with the non-interactive Agg backend. Every figure has a
+arrays of a :class:`~bioplaus.simulation.SimResult` / ``arrays.npz``) and draws with the non-interactive Agg backend. Every figure has a
 title, axis labels with units, and a legend where it shows several series.
 :func:`save_figure` writes a figure atomically.
 
@@ -386,7 +386,7 @@ def plot_receptive_fields(weights: Any, image_shape: Sequence[int] | None = None
     ----------
     weights : ndarray or mapping ``{label: ndarray}``
         Input weights. ``layout="in_out"``: ``(n_inputs, n_neurons)`` as a Brian2
-        projection (:meth:`~bioplaus.simulate.SimResult.weight_matrix`); ``"out_in"``:
+        projection (:meth:`~bioplaus.simulation.SimResult.weight_matrix`); ``"out_in"``:
         ``(n_neurons, n_inputs)`` as :class:`~bioplaus.reference.mlp.MLP` weights;
         ``"auto"`` takes the axis whose size is the number of pixels. A mapping
         draws one row per label (e.g. per rule), each row with its own colour scale.
@@ -996,7 +996,7 @@ def _axis_values(entries: list[dict], key: str) -> tuple[np.ndarray | None, list
 
 def _key_label(key: str, unit: str) -> str:
     if not unit:  # a numeric column named with its unit (bioplaus.load: "params.eta_Hz")
-        from .load import split_unit
+        from .loader import split_unit
 
         key, unit = split_unit(key)
     name = key.split(".", 1)[1] if key.startswith("params.") else key
@@ -1004,7 +1004,7 @@ def _key_label(key: str, unit: str) -> str:
 
 
 def _short(key: str) -> str:
-    from .load import split_unit
+    from .loader import split_unit
 
     key = split_unit(key)[0]
     return key.split(".", 1)[1] if key.startswith("params.") else key
@@ -1359,7 +1359,7 @@ def result_kind(path: str | os.PathLike) -> str:
     comparison (``bioplaus compare``) has ``metrics.csv`` with a ``rule`` column. The
     recognition is :func:`bioplaus.load.result_kind`'s (which calls a run ``"run"``).
     """
-    from .load import result_kind as kind_of
+    from .loader import result_kind as kind_of
 
     kind = kind_of(path)
     return "experiment" if kind == "run" else kind

@@ -1,6 +1,6 @@
 """Spike-count read-outs: label assignment and prediction (Diehl & Cook 2015), in numpy.
 
-Used by :func:`bioplaus.simulate.simulate` for the
+Used by :func:`bioplaus.simulation.simulate` for the
 :class:`~bioplaus.spec.protocol.SpikeCountReadout` objects of a network; usable on their
 own for any spike counts ``(n_windows, n_neurons)``.
 """

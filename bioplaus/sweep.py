@@ -31,7 +31,7 @@ that an experiment turns into initial values) builds its own binary: that is
 decided per point, automatically, and printed.
 
 For model files the network is taken from the experiment itself: the experiment
-runs up to its call of :func:`bioplaus.simulate.simulate`, which is intercepted
+runs up to its call of :func:`bioplaus.simulation.simulate`, which is intercepted
 to capture the :class:`~bioplaus.spec.network.NetworkSpec`; during the real run
 the same call returns the arrays of the shared binary's run for that point. An
 experiment that builds its network in another way, calls ``simulate`` more than
@@ -44,7 +44,7 @@ values), so there every point runs through ``run_model``.
 Network level: :func:`sweep_network` runs a
 :class:`~bioplaus.spec.network.NetworkSpec` (or a factory of specs) at a list of
 points keyed like ``"projections.syn.A_plus"`` or ``"populations.post.size"``
-and returns one :class:`~bioplaus.simulate.SimResult` per point.
+and returns one :class:`~bioplaus.simulation.SimResult` per point.
 """
 from __future__ import annotations
 
@@ -797,7 +797,7 @@ def sweep_network(spec, points: Sequence[Mapping[str, Any]], *, backend: str = "
 
     Returns
     -------
-    list of :class:`~bioplaus.simulate.SimResult`, in the order of ``points``.
+    list of :class:`~bioplaus.simulation.SimResult`, in the order of ``points``.
     ``compiler_flags["sweep.mode"]`` says how each point ran: ``"run_args"`` (a
     shared build rerun with this point's parameter values), ``"build"`` (its own
     standalone build) or ``"runtime"`` (numpy/cython). On a standalone backend,
@@ -806,7 +806,7 @@ def sweep_network(spec, points: Sequence[Mapping[str, Any]], *, backend: str = "
     (a size, connectivity, initial weights, seed) gets its own build.
     """
     from .backends import _validate
-    from .simulate import SimResult, simulate
+    from .simulation import SimResult, simulate
     from .spec.network import NetworkSpec
 
     _validate(backend)
@@ -884,7 +884,7 @@ class _patched_simulate:
 
     def __enter__(self):
         # the module, not bioplaus.simulate (the package exports the function under that name)
-        simmod = importlib.import_module(f"{__package__}.simulate")
+        simmod = importlib.import_module(f"{__package__}.simulation")
         self.mod, self.orig = simmod, simmod.simulate
         simmod.simulate = self.fn
         return self
@@ -898,7 +898,7 @@ def capture_network(cfg):
     """The :class:`NetworkSpec` ``cfg``'s experiment passes to ``simulate`` first, or ``None``.
 
     The experiment runs up to that call (nothing is built or written). ``None`` when
-    it never calls :func:`bioplaus.simulate.simulate` through its module, or fails first.
+    it never calls :func:`bioplaus.simulation.simulate` through its module, or fails first.
     """
     from .experiments.base import RunContext, experiment_class
 
@@ -1061,7 +1061,7 @@ def execute_task(task: _Task) -> list[dict]:
 
 def _execute_group(task: _Task, point_dir: Callable[[dict], Path], finish: Callable[[dict, dict], None]) -> list[dict]:
     """One build for the group's points, one binary run each; returns the points left to run on their own."""
-    from .simulate import SimResult
+    from .simulation import SimResult
 
     cfgs = [_task_config(task, p) for p in task.points]
     base = capture_network(cfgs[0])

@@ -46,7 +46,7 @@ def train_epochs(spec: NetworkSpec, epochs: int, backend: str = "numpy", *, out:
     saved as ``out/checkpoints/checkpoint-<epoch>.npz``; ``resume=True`` continues from
     the newest one. ``on_epoch(epoch, sim_result)`` is called after every epoch.
     """
-    from .simulate import simulate
+    from .simulation import simulate
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError("train.epochs", epochs, "an integer >= 1")

@@ -11,7 +11,7 @@ import pytest
 from bioplaus import backends
 from bioplaus.backends import apply_cuda_cpp17_fix, availability, check_backend, session
 from bioplaus.errors import BackendUnavailable, ConfigError
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import LIF, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population, Projection
 
 
@@ -323,16 +323,20 @@ def test_info_command_gives_reasons(monkeypatch, capsys):
     assert report["backends"]["numpy"] == "ok" and "compiler" in report["backends"]["cython"]
 
 
-def test_simulate_is_callable_from_the_package_and_doc_examples_run():
+def test_simulate_and_load_are_functions_of_the_package_and_doc_examples_run():
     import doctest
+    import types
 
     import bioplaus
-    import bioplaus.simulate as simulate_module
+    import bioplaus.loader
+    import bioplaus.simulation as simulate_module
     import bioplaus.spec.neurons as neurons_module
     from bioplaus import simulate as simulate_from_package
 
-    # importing the module binds bioplaus.simulate to it; it still works as the function
+    # importing the modules must not rebind the package's functions to modules
     r = simulate_from_package(small_net(duration="10 ms"))
-    assert r.backend == "numpy" and bioplaus.simulate is simulate_module
+    assert r.backend == "numpy" and bioplaus.simulate is simulate_module.simulate
+    assert isinstance(bioplaus.simulate, types.FunctionType) and isinstance(bioplaus.load, types.FunctionType)
+    assert bioplaus.load is bioplaus.loader.load
     for mod in (simulate_module, neurons_module):
         assert doctest.testmod(mod).failed == 0

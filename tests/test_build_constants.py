@@ -5,7 +5,7 @@ import pytest
 from bioplaus.backends import session
 from bioplaus.build.network import build_network
 from bioplaus.errors import ConfigError
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from test_backends import small_net
 
 

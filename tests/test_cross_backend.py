@@ -16,7 +16,7 @@ import gc
 import numpy as np
 import pytest
 
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import LIF, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population, Projection, SpikeTrains
 
 #: runtime vs standalone code: same arithmetic, so the final weights agree to rounding

@@ -20,7 +20,7 @@ ALL_MODULES = sorted(m.name for m in pkgutil.walk_packages(bioplaus.__path__, "b
 
 #: modules whose docstring examples document the public API (they must keep at least one)
 MUST_HAVE_EXAMPLES = (
-    "bioplaus.errors", "bioplaus.data", "bioplaus.harness", "bioplaus.metrics", "bioplaus.simulate",
+    "bioplaus.errors", "bioplaus.data", "bioplaus.harness", "bioplaus.metrics", "bioplaus.simulation",
     "bioplaus.build.registry", "bioplaus.build.rules", "bioplaus.build.network", "bioplaus.checkpoint",
     "bioplaus.reference.mlp", "bioplaus.reference.credit", "bioplaus.reference.hebbian",
     "bioplaus.reference.plasticity", "bioplaus.spec.params", "bioplaus.spec.rules", "bioplaus.spec.neurons",

@@ -266,7 +266,7 @@ TOL_SPEC = 1e-12   # the spec-built network computes the reference's operations 
 
 def _spec_run(rule, W0, b0, fb, x, targets, orders, **kw):
     from bioplaus.networks.fa_rate import fa_rate_spec, mlp_weights
-    from bioplaus.simulate import simulate
+    from bioplaus.simulation import simulate
 
     res = simulate(fa_rate_spec(SIZES, W0, b0, fb, x, targets, orders, rule=rule, **kw), "numpy")
     return (*mlp_weights(res), res)

@@ -10,7 +10,7 @@ import pytest
 
 from bioplaus.backends import check_backend
 from bioplaus.errors import BackendUnavailable
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 
 from test_cross_backend import WEIGHT_RTOL, plastic_network  # tests/ is on sys.path (rootdir conftest)
 

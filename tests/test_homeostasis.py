@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bioplaus.reference.plasticity import normalize_weights
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import (LIF, AdaptiveThreshold, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population,
                            Projection, SynapticScaling, WeightNormalization)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bioplaus.errors import ConfigError
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import Monitor, NetworkSpec, Population, PoissonInput, SampleSequence, SpikeTrains
 from bioplaus.spec.neurons import INPUTS, NEURONS, neuron_class
 

@@ -11,7 +11,7 @@ import pytest
 import bioplaus
 from bioplaus.cli import main
 from bioplaus.errors import BioplausError
-from bioplaus.load import _convert, load, numeric_value, split_unit
+from bioplaus.loader import _convert, load, numeric_value, split_unit
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import (LIF, AdEx, Izhikevich, Monitor, NetworkSpec, Population, Projection, RateUnit,
                            SampleSequence, SpikeTrains)
 from bioplaus.spec.neurons import TRANSFER_FUNCTIONS

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bioplaus.errors import ConfigError
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import (LIF, AdEx, Izhikevich, Monitor, NetworkSpec, PairSTDP, Population, Projection,
                            SpikeTrains, TripletSTDP)
 

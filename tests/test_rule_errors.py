@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bioplaus.errors import ConfigError
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import (BCM, LIF, Hebb, Modulator, NearestSTDP, NetworkSpec, Oja, PairSTDP, PoissonInput,
                            Population, Projection, RateUnit, RewardSTDP, SampleSequence, SynapticScaling,
                            TripletSTDP, WeightNormalization)

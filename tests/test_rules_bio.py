@@ -17,7 +17,7 @@ from brian2 import Hz, mV, ms, pA, second
 from bioplaus.netfile import spec_from_table
 from bioplaus.reference.plasticity import (clopath_dw, istdp_dw, tsodyks_markram_release,
                                            tsodyks_markram_steady_state)
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.build.registry import Code, register
 from bioplaus.spec import AdEx, LIF, Monitor, NetworkSpec, PoissonInput, Population, Projection, SpikeTrains
 from bioplaus.spec.params import param

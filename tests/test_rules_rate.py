@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bioplaus.reference.plasticity import bcm_run, hebb_dw, hebb_fixed_point, oja_run
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import BCM, Hebb, Monitor, NetworkSpec, Oja, Population, Projection, RateUnit, SampleSequence
 
 # oracle vs Brian2 with identical inputs: rounding only

@@ -11,7 +11,7 @@ import numpy as np
 from brian2 import second
 
 from bioplaus.reference.plasticity import reward_stdp_dw
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import LIF, Modulator, Monitor, NetworkSpec, Population, Projection, RewardSTDP, SpikeTrains
 
 DT = 5e-4

@@ -14,7 +14,7 @@ from brian2 import ms, second
 
 from bioplaus.reference.plasticity import (pair_stdp_dw, pairing_protocol, stdp_window, triplet_frequency_curve,
                                            triplet_stdp_dw)
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import (LIF, Monitor, NearestSTDP, NetworkSpec, PairSTDP, Population, Projection, SpikeTrains,
                            TripletSTDP)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bioplaus.reference.plasticity import pair_stdp_dw
-from bioplaus.simulate import simulate
+from bioplaus.simulation import simulate
 from bioplaus.spec import BCM, Hebb, Modulator, NearestSTDP, PairSTDP, RateUnit, RewardSTDP, TripletSTDP
 
 from test_rules_rate import rate_net  # tests/ is on sys.path (rootdir conftest)

@@ -89,7 +89,7 @@ def test_sign_feedback_is_the_sign_of_the_forward_weights_times_scale():
 
 def test_uniform_initial_weights_of_a_built_projection():
     """``w_init=(low, high)``: mean (low+high)/2, variance (high-low)^2/12, inside [low, high]."""
-    from bioplaus.simulate import simulate
+    from bioplaus.simulation import simulate
     from bioplaus.spec import LIF, NetworkSpec, Population, PoissonInput, Projection
 
     lo, hi = 0.2, 0.6

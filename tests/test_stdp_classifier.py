@@ -232,7 +232,7 @@ def _gated_net(learn_in_rest: bool):
 
 
 def test_gated_windows_learn_only_while_a_sample_is_shown():
-    from bioplaus.simulate import simulate
+    from bioplaus.simulation import simulate
 
     r = simulate(_gated_net(learn_in_rest=False), "numpy")
     t, w = r["plastic.state.t"], r["plastic.state.w"]            # (4,) synapses x times

@@ -364,7 +364,7 @@ def test_network_analysis_separates_parameters_from_structure():
 
 
 def test_sweep_network_runtime_equals_simulate():
-    from bioplaus.simulate import simulate
+    from bioplaus.simulation import simulate
 
     base = _stdp_net()
     points = [{"projections.syn.A_plus": 0.01}, {"projections.syn.A_plus": 0.03}]

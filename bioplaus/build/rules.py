@@ -38,7 +38,7 @@ True
 It runs like any built-in rule. Here the projection only learns (``weight_scale=0``),
 so the output rate is the unit's bias, 1, and :math:`w` falls by :math:`\eta\, x\, t`:
 
->>> from bioplaus.simulate import simulate
+>>> from bioplaus.simulation import simulate
 >>> from bioplaus.spec import NetworkSpec, Population, Projection, RateUnit, SampleSequence
 >>> net = NetworkSpec([Population("x", SampleSequence([[1.0, 2.0]], present="100 ms"), 2),
 ...                    Population("y", RateUnit(tau=None, bias=1.0), 1)],

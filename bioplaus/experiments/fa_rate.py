@@ -221,12 +221,12 @@ class FARateExperiment(Experiment):
 
 
 def _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx):
-    """One :func:`~bioplaus.simulate.simulate` run of :func:`~bioplaus.networks.fa_rate.fa_rate_spec`:
+    """One :func:`~bioplaus.simulation.simulate` run of :func:`~bioplaus.networks.fa_rate.fa_rate_spec`:
     weight snapshots at every epoch boundary and the settled output of every window."""
     from types import SimpleNamespace
 
     from ..networks.fa_rate import fa_rate_spec, mlp_weights
-    from ..simulate import simulate
+    from ..simulation import simulate
     from ..spec.network import Monitor
 
     n, L = len(x_tr), len(sizes) - 1

@@ -1,7 +1,7 @@
 """``fa_spiking``: spiking feedback alignment (event-driven random backpropagation) on a dataset.
 
 The network of :mod:`bioplaus.networks.fa_spiking` (a NetworkSpec built by :mod:`bioplaus.build`
-and run by :func:`bioplaus.simulate.simulate`) trains epoch after epoch, each followed by
+and run by :func:`bioplaus.simulation.simulate`) trains epoch after epoch, each followed by
 an evaluation of the validation and test samples with plasticity off, all inside one
 ``Network.run`` (one compiled binary on ``cpp``). Outputs: a learning curve per epoch
 (accuracy during training, validation, test; error spikes per sample), the final and initial

@@ -79,7 +79,7 @@ class NetworkExperiment(Experiment):
         return NetworkParams(tables=tables, spec=spec)
 
     def run(self, params: NetworkParams, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate   # looked up at run time (sweeps capture the spec here)
+        from ..simulation import simulate   # looked up at run time (sweeps capture the spec here)
 
         spec = params.spec if params.spec.seed == ctx.seed else params.spec.replace(seed=ctx.seed)
         ctx.log(f"network: {sum(p.size for p in spec.populations)} units in {len(spec.populations)} populations, "

@@ -73,7 +73,7 @@ class StdpWindow(Experiment):
                 raise ConfigError("params." + exc.key_path.split(".", 1)[1], exc.value, exc.expected) from None
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
         from ..spec import NetworkSpec, Population, Projection, SpikeTrains
 
         dts = np.linspace(-_ms(p.dt_max), _ms(p.dt_max), p.n_points)
@@ -188,7 +188,7 @@ class TripletFrequency(Experiment):
             return self.preset if isinstance(self.preset, tuple) else (self.preset,)
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
         from ..spec import NetworkSpec, Population, Projection, SpikeTrains, TripletSTDP
 
         d = _ms(p.delta_t)
@@ -287,7 +287,7 @@ class OjaPCA(Experiment):
             set_field(self, "w_init_scale", number("params", "w_init_scale", self.w_init_scale, positive=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
         from ..spec import Monitor, NetworkSpec, Oja, Population, Projection, RateUnit, SampleSequence
 
         rng = np.random.default_rng(ctx.seed)
@@ -372,7 +372,7 @@ class BCMSelectivity(Experiment):
                 raise ConfigError("params.w_max", self.w_max, f"a value above w_min = {self.w_min}")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
         from ..spec import BCM, NetworkSpec, Population, Projection, RateUnit, SampleSequence
 
         rng = np.random.default_rng(ctx.seed)
@@ -541,7 +541,7 @@ class StdpCompetition(Experiment):
                            seed=seed, name="stdp_competition")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
 
         net = self.network(p, ctx.seed)
         r = simulate(net, ctx.backend, threads=ctx.threads)
@@ -628,7 +628,7 @@ class RewardStdp(Experiment):
                 raise ConfigError("params.reward_delay", self.reward_delay, f"less than period = {self.period}")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulate import simulate
+        from ..simulation import simulate
         from ..spec import LIF, Modulator, Monitor, NetworkSpec, Population, Projection, RewardSTDP, SpikeTrains
 
         rng = np.random.default_rng(ctx.seed)
@@ -684,7 +684,7 @@ def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy
 
     ``models``: ``{name: neuron spec}``, each simulated as a population of one.
     ``segments``: ``[(duration, {name: current}), ...]``; a name missing from a segment
-    gets zero input. Each segment is one :func:`~bioplaus.simulate.simulate` call that
+    gets zero input. Each segment is one :func:`~bioplaus.simulation.simulate` call that
     continues the previous one's state with the new ``I_ext``. ``pulses``:
     ``{name: times}`` of input spikes delivered through a current synapse of weight
     ``pulse_weight`` (``{name: weight}``), each a brief pulse decaying with the neuron's
@@ -693,7 +693,7 @@ def step_responses(models: dict, segments, *, dt="0.1 ms", backend: str = "numpy
     """
     from brian2 import second
 
-    from ..simulate import simulate
+    from ..simulation import simulate
     from ..spec import Monitor, NetworkSpec, Population, Projection, SpikeTrains
 
     names = list(models)

@@ -4,7 +4,7 @@ r"""Feedback alignment (FA) and direct feedback alignment (DFA) as rate dynamics
 (populations, :class:`~bioplaus.spec.credit.ErrorDriven` projections, a
 :class:`~bioplaus.spec.credit.RateError` population and :class:`~bioplaus.spec.credit.Feedback`
 pathways: fixed random layer by layer, from the output error, transposed or sign of the forward
-weights), built by :mod:`bioplaus.build` and run by :func:`bioplaus.simulate.simulate`; the
+weights), built by :mod:`bioplaus.build` and run by :func:`bioplaus.simulation.simulate`; the
 ``fa_rate`` experiment and ``bioplaus bench`` use it. The hand-wired Brian2 build further below
 (:class:`FARateSimulation`) still serves leaky units (``tau``) and the harness rules
 ``fa-brian2``/``dfa-brian2``, which rerun one compiled ``cpp`` binary per epoch with ``run_args``.
@@ -229,7 +229,7 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
                  name: str = "fa_rate", monitors: Sequence[Any] = ()):
     r"""The multilayer perceptron of :mod:`bioplaus.reference.mlp` trained by FA/DFA/BP/sign as a NetworkSpec.
 
-    A recipe: nothing here builds Brian2 objects; :func:`bioplaus.simulate.simulate` builds
+    A recipe: nothing here builds Brian2 objects; :func:`bioplaus.simulation.simulate` builds
     and runs the result on any backend. Populations ``inp`` and ``target`` present
     ``x[order]`` and ``targets[order]`` (one window per sample, epoch after epoch),
     ``hid1 .. hid{L-1}`` are instantaneous :class:`~bioplaus.spec.neurons.RateUnit` s with

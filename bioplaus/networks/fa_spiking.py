@@ -34,7 +34,7 @@ fires most during its window.
 :func:`fa_spiking_spec` describes this network as a :class:`~bioplaus.spec.network.NetworkSpec`
 (:mod:`bioplaus.spec.credit`: SpikingError, Feedback into dendrites, ErrorTriggered; the
 :class:`~bioplaus.spec.protocol.Protocol` presents the samples), of any depth and with LIF or AdEx
-hidden units; :func:`run_fa_spec` builds and runs it with :func:`bioplaus.simulate.simulate` and
+hidden units; :func:`run_fa_spec` builds and runs it with :func:`bioplaus.simulation.simulate` and
 reproduces :func:`run_fa` (the hand-wired build below, kept as the reference of that test) spike
 for spike. The ``fa_spiking`` experiment uses the spec.
 
@@ -327,8 +327,8 @@ def run_fa_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str
                 threads: int | None = None, directory=None, report: str | None = None,
                 w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
                 duration=None) -> "FARun":
-    """:func:`run_fa` through the one builder: :func:`fa_spiking_spec` run by :func:`bioplaus.simulate.simulate`."""
-    from ..simulate import simulate
+    """:func:`run_fa` through the one builder: :func:`fa_spiking_spec` run by :func:`bioplaus.simulation.simulate`."""
+    from ..simulation import simulate
 
     spec = fa_spiking_spec(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
     last = f"w{len(spec.projections)}"    # into the output layer

@@ -12,7 +12,7 @@ The network is a recipe: :func:`classifier_spec` returns a
 :class:`~bioplaus.spec.neurons.AdaptiveThreshold`, a plastic projection with a tracked
 :class:`~bioplaus.spec.rules.WeightNormalization`, lateral inhibition through the ``inh``
 population, a :class:`~bioplaus.spec.protocol.SpikeCountReadout`), built by
-:func:`bioplaus.build.network.build_network` and run by :func:`bioplaus.simulate.simulate`.
+:func:`bioplaus.build.network.build_network` and run by :func:`bioplaus.simulation.simulate`.
 Nothing here talks to Brian2.
 
 Every sample is shown for ``present`` at ``pixel * max_rate``, then ``rest`` of silence.
@@ -362,12 +362,12 @@ def run_classifier(cfg: DiehlCook, schedule: Schedule, backend: str = "cpp", *, 
                    threads: int | None = None, directory=None, report: str | None = None,
                    duration=None) -> ClassifierRun:
     """Simulate :func:`classifier_spec` for the whole ``schedule`` as one run
-    (:func:`bioplaus.simulate.simulate`).
+    (:func:`bioplaus.simulation.simulate`).
 
     ``duration`` (default: the whole schedule) runs only the beginning, e.g. to compile the
     Cython code before a timed run.
     """
-    from ..simulate import simulate
+    from ..simulation import simulate
 
     spec = classifier_spec(cfg, schedule, seed=seed)
     res = simulate(spec, backend, duration=duration, directory=directory, threads=threads, report=report,
@@ -386,4 +386,4 @@ def run_classifier(cfg: DiehlCook, schedule: Schedule, backend: str = "cpp", *, 
                          readout=res.readouts.get("readout"))
 
 
-from ..simulate import quiet_order_warnings  # noqa: E402,F401  (kept importable for bioplaus.networks.fa_spiking)
+from ..simulation import quiet_order_warnings  # noqa: E402,F401  (kept importable for bioplaus.networks.fa_spiking)

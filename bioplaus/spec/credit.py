@@ -76,7 +76,7 @@ Example: a 2-3-2 network trained by feedback alignment on one sample (the recipe
 ...      Projection("W2", "h", "y", rule=ErrorDriven(eta=0.1, updates=upd), w_init=0.2)],
 ...     feedback=[Feedback("B1", "y", "h", FixedFeedback([[0.5, -0.5, 0.1], [0.2, 0.3, -0.4]]))],
 ...     dt="1 ms", duration="1 ms")
->>> from bioplaus.simulate import simulate
+>>> from bioplaus.simulation import simulate
 >>> simulate(net)["W2.w"].round(4).tolist()[:2]
 [0.2315, 0.1893]
 

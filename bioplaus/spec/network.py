@@ -299,7 +299,7 @@ class NetworkSpec(Spec):
     ``protocol`` (a :class:`~bioplaus.spec.protocol.Protocol`) presents samples window by
     window, in phases with learning-rate factors, and gates plasticity; ``readouts``
     (:class:`~bioplaus.spec.protocol.SpikeCountReadout`) turn spike counts per window into
-    class predictions (results in :attr:`bioplaus.simulate.SimResult.readouts`).
+    class predictions (results in :attr:`bioplaus.simulation.SimResult.readouts`).
     """
 
     populations: tuple[Population, ...]

@@ -16,7 +16,7 @@ only while a sample is presented.
 A :class:`SpikeCountReadout` turns the spike counts of any monitored spiking population
 into a classifier (Diehl & Cook 2015): each neuron is labelled with the class for which its
 mean count over the ``assign`` phase is highest; a window is classified as the class whose
-neurons fire most on average. :func:`bioplaus.simulate.simulate` returns the assignments,
+neurons fire most on average. :func:`bioplaus.simulation.simulate` returns the assignments,
 predictions and accuracies per phase (:mod:`bioplaus.readout`).
 """
 from __future__ import annotations

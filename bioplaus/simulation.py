@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,15 +179,3 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         readouts = {r.name: evaluate_readout(r, spec, arrays) for r in spec.readouts}
         return SimResult(spec=spec, backend=backend, arrays=arrays, timings=timings,
                          compiler_flags=dict(s.compiler_flags), state=state, readouts=readouts)
-
-
-class _CallableModule(type(sys.modules[__name__])):
-    """``bioplaus.simulate`` is both this module and the function: once the module has been
-    imported, Python binds the package attribute ``bioplaus.simulate`` to the module, so
-    ``from bioplaus import simulate`` would give the module. Calling the module calls the function."""
-
-    def __call__(self, *args, **kwargs) -> SimResult:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

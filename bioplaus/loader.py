@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping
 from functools import cached_property
@@ -423,16 +422,3 @@ def load(path: str | os.PathLike) -> Results:
         When ``path`` is not a bioplaus results directory (the message says what it holds).
     """
     return Results(path)
-
-
-
-class _CallableModule(type(sys.modules[__name__])):
-    """``bioplaus.load`` is both this module and the function (as ``bioplaus.simulate`` is): once
-    ``bioplaus.load`` has been imported as a module, the package attribute is the module, so
-    calling the module calls the function."""
-
-    def __call__(self, path: str | os.PathLike) -> Results:
-        return load(path)
-
-
-sys.modules[__name__].__class__ = _CallableModule
