@@ -12,24 +12,34 @@ r"""Claims made for biologically plausible learning, each measured and given a v
                               derivative, FA/DFA with a straight-through pseudo-derivative,
                               node perturbation with none; BP with the pseudo-derivative and BP
                               on tanh units as controls
+``claim_depth``               "vanishing and exploding gradients": per-layer update norms and
+                              accuracy of BP, FA and DFA from 2 to 16 hidden layers
+``claim_bptt_memory``         "BPTT unfolds the network in time, at a memory cost the brain does
+                              not pay": peak memory (tracemalloc) and time of one gradient by
+                              BPTT, by e-prop from a stored trace and by streaming e-prop
+                              against the sequence length, with fitted log-log exponents
+``claim_unsupervised``        "unsupervised learning without an objective": Krotov-Hopfield
+                              features against the same random features and BP, one readout
 ============================  =================================================================
 
 The summary of each run states whether the claim held under the stated criterion.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.params import integer, number, set_field
+from ..spec.params import choice, integer, number, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 from .beyond import _names, _sizes, _subplots
 
-__all__ = ["ClaimAnyDirection", "ClaimNonDifferentiable", "ClaimDepth", "ClaimUnsupervised"]
+__all__ = ["ClaimAnyDirection", "ClaimNonDifferentiable", "ClaimDepth", "ClaimUnsupervised", "ClaimBPTTMemory",
+           "peak_memory", "loglog_slope"]
 
 
 def _pm(v: tuple[float, float] | np.ndarray) -> str:
@@ -490,3 +500,183 @@ class ClaimUnsupervised(Experiment):
         fig.tight_layout()
         return ExperimentResult(rows=rows, summary=summary, figures={"claim_unsupervised": fig},
                                 info={"held": held, "test_acc": m})
+
+
+# --------------------------------------------------------------------------- claim 4
+def peak_memory(fn: Callable[[], Any]) -> tuple[int, Any]:
+    """Peak bytes allocated while ``fn()`` runs, above what was allocated before (``tracemalloc``,
+    which sees numpy's array buffers), and ``fn``'s return value."""
+    import gc
+    import tracemalloc
+
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    gc.collect()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    try:
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if started:
+            tracemalloc.stop()
+    return peak, out
+
+
+def loglog_slope(x: Any, y: Any) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (the exponent of a power law ``y ~ x^s``)."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    if len(lx) < 2 or np.ptp(lx) == 0:
+        raise ConfigError("loglog_slope.x", list(np.asarray(x).tolist()), "at least two distinct values")
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+#: method label -> what it computes (claim 4)
+_MEMORY_METHODS = ("bptt", "eprop-offline", "eprop-online")
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a.ravel() @ b.ravel() / (na * nb)) if na > 0 and nb > 0 else float("nan")
+
+
+@register_experiment("claim_bptt_memory")
+class ClaimBPTTMemory(Experiment):
+    """Peak memory and time of BPTT against e-prop on a recurrent LIF network as the sequence grows."""
+
+    description = ("claim: BPTT unfolds the network in time at a memory cost the brain does not pay; peak "
+                   "memory and time of BPTT against online e-prop against the sequence length, fitted exponents")
+    backends = ("numpy",)
+
+    @dataclass(frozen=True, eq=False)
+    class Params(ExperimentParams):
+        lengths: Any = (50, 100, 200, 400, 800, 1600, 3200)  # sequence lengths T (steps of 1 ms)
+        n_in: int = 100  # input neurons
+        n_rec: int = 100  # recurrent LIF neurons
+        n_out: int = 2  # leaky readouts
+        rate: Any = 0.02  # input spike probability per step (20 Hz)
+        period: Any = 250.0  # period of the sine targets (steps)
+        feedback: str = "symmetric"  # e-prop's learning-signal weights: 'symmetric' (W_out^T) or 'random'
+        repeats: int = 3  # timing: the fastest of this many runs
+        max_slope: Any = 0.1  # e-prop's memory exponent must stay below this ...
+        min_slope: Any = 0.9  # ... and BPTT's reach this (fitted on the longer half of the lengths)
+
+        def __post_init__(self):
+            o = "params"
+            set_field(self, "lengths", tuple(sorted(set(_sizes(o, "lengths", self.lengths)))))
+            if len(self.lengths) < 4:
+                raise ConfigError("params.lengths", list(self.lengths), "at least four distinct lengths")
+            for f in ("n_in", "n_rec", "n_out", "repeats"):
+                set_field(self, f, integer(o, f, getattr(self, f), minimum=1))
+            set_field(self, "rate", number(o, "rate", self.rate, low=0.0, high=1.0))
+            set_field(self, "period", number(o, "period", self.period, positive=True))
+            set_field(self, "feedback", choice(o, "feedback", self.feedback, ("symmetric", "random")))
+            set_field(self, "max_slope", number(o, "max_slope", self.max_slope, nonnegative=True))
+            set_field(self, "min_slope", number(o, "min_slope", self.min_slope, positive=True))
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        from ..reference.eprop import (LIFNet, bptt_gradients, eprop_gradients, eprop_online, poisson_input,
+                                       sine_target)
+
+        ss = lambda *k: np.random.SeedSequence(ctx.seed, spawn_key=k)  # noqa: E731
+        net = LIFNet.random(p.n_in, p.n_rec, p.n_out, np.random.default_rng(ss(0)), feedback=p.feedback)
+        calls = {"bptt": lambda x, y: bptt_gradients(net, x, y, reset_grad=True)[:2],
+                 "eprop-offline": lambda x, y: eprop_gradients(net, x, y)[:2],
+                 "eprop-online": lambda x, y: eprop_online(net, x, y)}
+        rows: list[dict[str, Any]] = []
+        mem: dict[str, list[int]] = {m: [] for m in _MEMORY_METHODS}
+        sec: dict[str, list[float]] = {m: [] for m in _MEMORY_METHODS}
+        cos: dict[str, list[float]] = {"W_in": [], "W_rec": []}
+        for T in p.lengths:
+            # input and target exist before the measurement: neither method is charged for them
+            x = poisson_input(p.n_in, T, p.rate, np.random.default_rng(ss(1, T)))
+            y = sine_target(T, p.period, n_out=p.n_out)
+            grads = {}
+            for m in _MEMORY_METHODS:
+                peak, (loss, g) = peak_memory(lambda: calls[m](x, y))
+                best = math.inf
+                for _ in range(p.repeats):
+                    t0 = time.perf_counter()
+                    calls[m](x, y)
+                    best = min(best, time.perf_counter() - t0)
+                grads[m] = g
+                mem[m].append(peak)
+                sec[m].append(best)
+                rows.append(dict(method=m, T=T, peak_bytes=peak, time_s=best, loss=loss))
+            for k in cos:
+                cos[k].append(_cosine(grads["eprop-online"][k], grads["bptt"][k]))
+            rows.append(dict(method="eprop-online vs bptt", T=T, cos_W_in=cos["W_in"][-1],
+                             cos_W_rec=cos["W_rec"][-1],
+                             online_equals_offline=bool(all(np.allclose(grads["eprop-online"][k],
+                                                                        grads["eprop-offline"][k], rtol=1e-9,
+                                                                        atol=1e-14) for k in grads["bptt"]))))
+            ctx.log(f"T={T}: " + ", ".join(f"{m} {mem[m][-1] / 1024:.0f} KiB {sec[m][-1] * 1e3:.1f} ms"
+                                           for m in _MEMORY_METHODS))
+        L = np.array(p.lengths, float)
+        tail = slice(len(L) // 2, None)  # the longer half (at least two points)
+        slope = {m: dict(mem_all=loglog_slope(L, mem[m]), mem_long=loglog_slope(L[tail], np.array(mem[m])[tail]),
+                         time_all=loglog_slope(L, sec[m]), time_long=loglog_slope(L[tail], np.array(sec[m])[tail]))
+                 for m in _MEMORY_METHODS}
+        per_step = float(np.polyfit(L, np.array(mem["bptt"], float), 1)[0])
+        ratio = np.array(mem["bptt"], float) / np.array(mem["eprop-online"], float)
+        above = np.nonzero(ratio > 1)[0]
+        held = slope["bptt"]["mem_long"] >= p.min_slope and abs(slope["eprop-online"]["mem_long"]) <= p.max_slope
+        summary = (f"Recurrent network of {p.n_rec} LIF neurons (τ_m = τ_out = 20 steps), {p.n_in} Poisson inputs "
+                   f"({p.rate:g} spikes per step), {p.n_out} leaky readouts regressing sines of period {p.period:g} "
+                   f"steps; one gradient of the loss over a sequence of T steps "
+                   f"(:mod:`bioplaus.reference.eprop`). *bptt*: exact backpropagation through time "
+                   "(pseudo-derivative for the spike, reset differentiated), which must keep the whole trajectory; "
+                   "*eprop-offline*: e-prop computed from a stored forward trace; *eprop-online*: the streaming "
+                   f"form (`eprop_online`), one pass forward in time; {p.feedback} feedback. Peak memory: "
+                   "tracemalloc's peak above the baseline during one call (input and target allocated before, "
+                   f"charged to neither); time: fastest of {p.repeats} calls, one thread.\n\n")
+        head = ["T"] + [f"{m} peak (KiB)" for m in _MEMORY_METHODS] + [f"{m} time (ms)" for m in _MEMORY_METHODS] + [
+            "cos(e-prop, BPTT) W_in", "W_rec"]
+        tab = [[T] + [f"{mem[m][i] / 1024:,.0f}" for m in _MEMORY_METHODS]
+               + [f"{sec[m][i] * 1e3:.1f}" for m in _MEMORY_METHODS] + [f"{cos['W_in'][i]:.3f}", f"{cos['W_rec'][i]:.3f}"]
+               for i, T in enumerate(p.lengths)]
+        summary += md_table(head, tab) + "\n\n"
+        summary += md_table(["method", "memory exponent (all T)", f"memory exponent (T ≥ {int(L[tail][0])})",
+                             "time exponent (all T)", f"time exponent (T ≥ {int(L[tail][0])})"],
+                            [[m] + [f"{slope[m][k]:.3f}" for k in ("mem_all", "mem_long", "time_all", "time_long")]
+                             for m in _MEMORY_METHODS]) + "\n"
+        summary += (f"\nBPTT's memory grows by {per_step / 1024:.2f} KiB per step (linear fit); online e-prop holds "
+                    f"{np.mean(mem['eprop-online']) / 1024:,.0f} KiB whatever T (its eligibility traces, "
+                    f"{p.n_rec} × ({p.n_in} + {p.n_rec}) numbers, and the gradient sums). "
+                    + (f"BPTT needs more memory than online e-prop from T = {p.lengths[above[0]]} on; at "
+                       f"T = {p.lengths[-1]} it needs {ratio[-1]:.1f}x. " if len(above) else
+                       "BPTT needed less memory than online e-prop at every measured length. ")
+                    + "Both take time linear in T. The price of e-prop's constant memory is the gradient it "
+                    f"computes: its cosine with BPTT's is {np.mean(cos['W_in']):.3f} (W_in) and "
+                    f"{np.mean(cos['W_rec']):.3f} (W_rec) on average over the lengths.\n")
+        summary += (f"\n**Criterion**: the claim holds if BPTT's peak memory grows with an exponent of at least "
+                    f"{p.min_slope:g} in T and online e-prop's stays within ±{p.max_slope:g} (fitted on T ≥ "
+                    f"{int(L[tail][0])}). ")
+        summary += ("**Result: the claim held.**\n" if held else
+                    f"**Result: the claim did not hold** (exponents: BPTT {slope['bptt']['mem_long']:.3f}, "
+                    f"online e-prop {slope['eprop-online']['mem_long']:.3f}).\n")
+        fig, (ax1, ax2, ax3) = _subplots(3, width=4.6)
+        for k, m in enumerate(_MEMORY_METHODS):
+            ax1.plot(L, np.array(mem[m]) / 2 ** 20, "o-", color=f"C{k}",
+                     label=f"{m} (exponent {slope[m]['mem_long']:.2f})")
+            ax2.plot(L, np.array(sec[m]) * 1e3, "o-", color=f"C{k}",
+                     label=f"{m} (exponent {slope[m]['time_long']:.2f})")
+        ax3.plot(L, cos["W_in"], "o-", label="W_in")
+        ax3.plot(L, cos["W_rec"], "s-", label="W_rec")
+        for ax, lab in ((ax1, "peak memory (MiB)"), (ax2, "time per gradient (ms)")):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_ylabel(lab)
+        ax3.set_xscale("log")
+        ax3.set_ylabel("cos(online e-prop, BPTT gradient)")
+        for ax in (ax1, ax2, ax3):
+            ax.set_xlabel("sequence length T (steps)")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=7)
+        fig.suptitle(f"BPTT against e-prop: claim {'held' if held else 'did not hold'}")
+        fig.tight_layout()
+        info = {"held": held, "exponents": slope, "bptt_bytes_per_step": per_step,
+                "peak_bytes": {m: [int(v) for v in mem[m]] for m in _MEMORY_METHODS},
+                "time_s": sec, "cos_W_in": cos["W_in"], "cos_W_rec": cos["W_rec"]}
+        return ExperimentResult(rows=rows, summary=summary, figures={"claim_bptt_memory": fig}, info=info)

@@ -35,7 +35,10 @@ fixed, or :math:`B = W^{out\top}`, symmetric):
 
 and the readout weights get their exact gradient
 :math:`\frac1T\sum_t (\hat y_t - y^*_t)\,\bar z_t^{\top}` with :math:`\bar z_t = \kappa \bar z_{t-1} + z_t`.
-Everything is computed forward in time, online.
+Everything is computed forward in time, online. :func:`eprop_gradients` keeps the whole forward
+trace (for inspection); :func:`eprop_online` is the streaming form, which holds only the current
+state, the traces :math:`\epsilon_t, \bar e_t, \bar z_t` and the running sums, so that its memory
+does not grow with the sequence length :math:`T`, while BPTT must store the trajectory.
 
 **BPTT** (:func:`bptt_gradients`) differentiates the same network exactly, with
 :math:`\psi` in place of :math:`H'`. As in Bellec et al.'s comparisons, the reset term
@@ -56,7 +59,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["LIFNet", "LIFTrace", "EpropRecord", "lif_forward", "eprop_gradients", "bptt_gradients", "Adam",
+__all__ = ["LIFNet", "LIFTrace", "EpropRecord", "lif_forward", "eprop_gradients", "eprop_online", "bptt_gradients",
+           "Adam",
            "train_recurrent", "poisson_input", "sine_target", "PARAMS"]
 
 #: names of the trained parameters, in a fixed order
@@ -209,6 +213,76 @@ def eprop_gradients(net: LIFNet, x: np.ndarray, target: np.ndarray, record: bool
     np.fill_diagonal(g_rec, 0.0)
     grads = {"W_in": g_in / T, "W_rec": g_rec / T, "W_out": tr.err.T @ tr.zbar / T, "b_out": tr.err.sum(axis=0) / T}
     return tr.loss, grads, tr, rec
+
+
+def eprop_online(net: LIFNet, x, target) -> tuple[float, dict[str, np.ndarray]]:
+    r"""e-prop gradient estimate in one pass forward in time, storing nothing that grows with :math:`T`.
+
+    The same quantities as :func:`eprop_gradients` (the test suite checks them equal), with the
+    network, the traces and the gradient sums updated together at every step:
+
+    .. math::
+
+        v_t &= \alpha\, \tilde v_{t-1}, \quad \epsilon_t = \alpha(\epsilon_{t-1} + s_{t-1}), \quad
+        z_t = H(v_t - v_{th}), \quad \tilde v_t = v_t + W^{in} x_t + W^{rec} z_t - v_{th} z_t,\\
+        \bar e_t &= \kappa \bar e_{t-1} + \psi_t\, \epsilon_t^{\top}, \quad
+        L_t = B\,(\hat y_t - y^*_t), \quad G \mathrel{+}= L_t\, \bar e_t .
+
+    Parameters
+    ----------
+    net : LIFNet
+    x : iterable of arrays ``(n_in,)``
+        Input spikes, one row per step (an array ``(T, n_in)`` or a generator: the rows are
+        read once, in order).
+    target : iterable of arrays ``(n_out,)``
+        Target of every step, read alongside ``x``.
+
+    Returns
+    -------
+    loss : float
+        :math:`E`.
+    grads : dict
+        ``W_in``, ``W_rec`` (zero diagonal), ``W_out``, ``b_out``, each divided by :math:`T`.
+    """
+    N, n_in = net.W_in.shape
+    K = net.W_out.shape[0]
+    a, k, th = net.alpha, net.kappa, net.v_th
+    Bfb = net.feedback()
+    v_end = np.zeros(N); y_end = np.zeros(K); zb = np.zeros(N)
+    eps_in = np.zeros(n_in); eps_rec = np.zeros(N)        # presynaptic traces after the leak
+    ei_end = np.zeros(n_in); er_end = np.zeros(N)
+    ebar_in = np.zeros((N, n_in)); ebar_rec = np.zeros((N, N))
+    g_in = np.zeros((N, n_in)); g_rec = np.zeros((N, N)); g_out = np.zeros((K, N)); g_b = np.zeros(K)
+    sq = 0.0
+    T = 0
+    for x_t, y_star in zip(x, target):
+        x_t = np.asarray(x_t, dtype=float).reshape(n_in)
+        v = a * v_end                                       # state update (leak)
+        np.multiply(ei_end, a, out=eps_in)
+        np.multiply(er_end, a, out=eps_rec)
+        z = (v > th).astype(float)                          # threshold
+        v_end = v + net.W_in @ x_t + net.W_rec @ z - th * z  # synaptic input, reset
+        np.add(eps_in, x_t, out=ei_end)
+        np.add(eps_rec, z, out=er_end)
+        y_end = k * y_end + net.W_out @ z
+        zb = k * zb + z
+        err = y_end + net.b_out - np.asarray(y_star, dtype=float).reshape(K)
+        psi = net.pseudo_derivative(v)[:, None]
+        ebar_in *= k
+        ebar_in += psi * eps_in[None, :]
+        ebar_rec *= k
+        ebar_rec += psi * eps_rec[None, :]
+        L = (Bfb @ err)[:, None]
+        g_in += L * ebar_in
+        g_rec += L * ebar_rec
+        g_out += err[:, None] * zb[None, :]
+        g_b += err
+        sq += float(err @ err)
+        T += 1
+    if T == 0:
+        raise ConfigError("eprop_online.x", "an empty sequence", "at least one time step")
+    np.fill_diagonal(g_rec, 0.0)
+    return 0.5 * sq / T, {"W_in": g_in / T, "W_rec": g_rec / T, "W_out": g_out / T, "b_out": g_b / T}
 
 
 def bptt_gradients(net: LIFNet, x: np.ndarray, target: np.ndarray, reset_grad: bool = False
