@@ -18,6 +18,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError
 from ..errors import ConfigError, did_you_mean
 from ..spec.init import NONNEGATIVE
 from ..spec.network import Explicit, FixedInDegree, FixedOutDegree, NetworkSpec, Population, Projection
+from .eligibility import wire_eligibility
 from .feedback import population_code, projection_code, wire_credit
 from .neurons import rate_input_name
 from .protocol import add_gate, gate_neuron_code, gate_rule_code, gated_populations, track_weight_sum
@@ -287,7 +288,7 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         if not targets or len(mod.times) == 0:
             continue
         k = len(mod.times)
-        src = SpikeGeneratorGroup(k, np.arange(k), mod.times * second, name=f"modulator_{mod.name}")
+        src = SpikeGeneratorGroup(k, np.arange(k), mod.times, name=f"modulator_{mod.name}")
         objects.append(src)
         for tgt in targets:
             n = spec.population(tgt).size
@@ -305,6 +306,7 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
 
     # 4b. error pathways (build/feedback.py): error and feedback synapses, data-flow order of the step
     objects += wire_credit(spec, ctx, built)
+    objects += wire_eligibility(spec, ctx, built)   # e-prop: trial resets, readout error (build/eligibility.py)
 
     # 5. monitors
     for mon in spec.monitors:
