@@ -20,7 +20,8 @@ import brian2
 
 from .errors import BackendUnavailable
 
-__all__ = ["TESTED", "check_version", "run_arg_strings", "read_run_results", "last_run_time", "holds_project"]
+__all__ = ["TESTED", "check_version", "run_arg_strings", "read_run_results", "last_run_time", "holds_project",
+           "uses_timed_array"]
 
 #: Brian2 versions whose private interfaces below were checked (setup.cfg pins the first)
 TESTED = ("2.10.1",)
@@ -82,3 +83,9 @@ def holds_project(device, network) -> bool:
         return False
     mine = {id(o.codeobj) for o in network.sorted_objects if getattr(o, "codeobj", None) is not None}
     return bool(mine) and mine <= {id(c) for c in getattr(device, "code_objects", {}).values()}
+
+
+def uses_timed_array(device, timed_array) -> bool:
+    """Whether the generated code of the active standalone ``device`` reads ``timed_array``
+    (only those can be given new values through ``run_args``)."""
+    return timed_array in getattr(device, "timed_arrays", {})

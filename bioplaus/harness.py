@@ -48,8 +48,8 @@ from .reference.mlp import ACTIVATIONS, LOSSES, MLP, accuracy, loss_value
 #: rules simulated in Brian2, by the module that registers them: imported when such a rule is
 #: asked for, so the numpy reference, and a comparison of numpy rules, never import Brian2
 BRIAN2_CREDIT_RULES: dict[str, str] = {
-    "fa-brian2": "bioplaus.networks.fa_rate",
-    "dfa-brian2": "bioplaus.networks.fa_rate",
+    "fa-brian2": "bioplaus.credit_brian2",
+    "dfa-brian2": "bioplaus.credit_brian2",
 }
 
 

@@ -34,13 +34,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.credit import (ErrorDriven, ErrorTriggered, FixedFeedback, LabelInput, NormalizedLIF, RandomFeedback,
+from ..spec.credit import (ErrorDriven, ErrorTriggered, FixedFeedback, KolenPollack, LabelInput, NormalizedLIF,
+                           RandomFeedback,
                            RateError, SampleRates, SignOf, SpikingError, Transposed, error_sources)
 from ..spec.neurons import RateUnit
 from .neurons import TRANSFER_EXPR, rate_input_name
 from .registry import Code, register
 
-__all__ = ["DERIVATIVE_EXPR", "credit_populations", "population_code", "projection_code", "wire_credit",
+__all__ = ["DERIVATIVE_EXPR", "credit_populations", "sample_rates_arrays", "input_run_args", "population_code", "projection_code", "wire_credit",
            "update_code"]
 
 #: f'(u) written through the stored rate r = f(u)
@@ -193,21 +194,17 @@ def build_label_input(model: LabelInput, pop, ctx):
     return g
 
 
-@register(SampleRates)
-def build_sample_rates(model: SampleRates, pop, ctx):
-    """``r = x(index(t), i)`` stored once per step (``before_groups``); ``index`` has one entry per
-    ``gcd(present, rest)`` and points at an all-zero row during rest."""
+def sample_rates_arrays(model: SampleRates, pop_name: str, dt: float) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""``(data, index, index_dt)`` of a :class:`SampleRates` population: the samples with one all-zero
+    row appended, and per ``gcd(present, rest)`` interval the row shown (the zero row during rest)."""
     import math
 
-    from brian2 import NeuronGroup, TimedArray, second
-
-    dt = float(ctx.spec.dt)
     steps = {}
     for f in ("present", "rest"):
         k = float(getattr(model, f)) / dt
         if abs(k - round(k)) > 1e-6:
-            raise ConfigError(f"populations.{pop.name}.model.{f}", str(getattr(model, f)),
-                              f"a whole number of time steps dt = {ctx.spec.dt}")
+            raise ConfigError(f"populations.{pop_name}.model.{f}", str(getattr(model, f)),
+                              f"a whole number of time steps dt = {dt} s")
         steps[f] = int(round(k))
     P, R = steps["present"], steps["rest"]
     g = math.gcd(P, R) if R else P
@@ -215,12 +212,33 @@ def build_sample_rates(model: SampleRates, pop, ctx):
     n = len(model.samples)
     idx = np.full((len(model.order) + 1, per), float(n))     # one silent window after the last
     idx[:-1, :n_on] = model.order[:, None]
-    data = TimedArray(np.vstack([model.samples, np.zeros((1, model.samples.shape[1]))]), dt=1 * second,
-                      name=f"{pop.name}_samples")
-    index = TimedArray(idx.ravel(), dt=g * dt * second, name=f"{pop.name}_index")
+    data = np.vstack([model.samples, np.zeros((1, model.samples.shape[1]))])
+    return data, idx.ravel(), g * dt
+
+
+@register(SampleRates)
+def build_sample_rates(model: SampleRates, pop, ctx):
+    """``r = x(index(t), i)`` stored once per step (``before_groups``); ``index`` has one entry per
+    ``gcd(present, rest)`` and points at an all-zero row during rest."""
+    from brian2 import NeuronGroup, TimedArray, second
+
+    data_v, index_v, index_dt = sample_rates_arrays(model, pop.name, float(ctx.spec.dt))
+    data = TimedArray(data_v, dt=1 * second, name=f"{pop.name}_samples")
+    index = TimedArray(index_v, dt=index_dt * second, name=f"{pop.name}_index")
     grp = NeuronGroup(pop.size, "r : 1", name=pop.name, namespace={data.name: data, index.name: index})
     grp.run_regularly(f"r = {data.name}({index.name}(t)*second, i)", when="before_groups", name=f"{pop.name}_present")
     return grp
+
+
+def input_run_args(model, group, spec) -> dict[Any, np.ndarray]:
+    r"""``run_args`` that make the compiled ``group`` (built from an input model of the same shape)
+    present ``model`` instead: ``{TimedArray: values}``."""
+    if not isinstance(model, SampleRates):
+        raise ConfigError(f"populations.{group.name}.model", type(model).__name__,
+                          "a SampleRates input (the input models a compiled network can rerun with)")
+    data, index, _ = sample_rates_arrays(model, group.name, float(spec.dt))
+    ns = group.namespace
+    return {ns[f"{group.name}_samples"]: data, ns[f"{group.name}_index"]: index}
 
 
 # --------------------------------------------------------------------------- projections
@@ -445,14 +463,28 @@ def wire_credit(spec, ctx, built) -> list[Any]:
             back_in.setdefault(fb.post, []).append(built.synapses[w.of].summed_updaters[f"{var}_pre"])
             continue
         n_pre, n_post = pre.size, spec.population(fb.post).size
+        learned = w if isinstance(w, KolenPollack) else None
+        if learned is not None:
+            w = learned.initial
         if isinstance(w, FixedFeedback):
             matrix = w.matrix * w.scale
         elif isinstance(w, RandomFeedback):
             matrix = w.draw(ctx.rng(f"feedback:{fb.name}"), n_pre, n_post)
         else:
             raise ConfigError(f"feedback.{fb.name}.weights", type(w).__name__, "a feedback kind with a builder")
-        s = Synapses(G[fb.pre], G[fb.post], f"w : 1 (constant)\n{var}_post = w*{sig}_pre : 1 (summed)",
-                     name=fb.name)
+        if learned is None:
+            s = Synapses(G[fb.pre], G[fb.post], f"w : 1 (constant)\n{var}_post = w*{sig}_pre : 1 (summed)",
+                         name=fb.name)
+        else:   # the forward projection's ErrorDriven update, with the activities at this synapse's ends
+            rule = spec.projection(learned.of).rule
+            code = build_error_driven(rule, fb, ctx)
+            code.run_regularly = [(update_code(rule, fb.name, grad=f"{sig}_pre*r_post"), None, "end")]
+            ns = dict(code.namespace)
+            ns.update(code.params)
+            s = Synapses(G[fb.pre], G[fb.post], "\n".join(code.equations + [f"{var}_post = w*{sig}_pre : 1 (summed)"]),
+                         name=fb.name, namespace=ns)
+            for stmt, dt_, when in code.run_regularly:
+                s.run_regularly(stmt, when=when, name=f"{fb.name}_update")
         i, j = _all_to_all(n_pre, n_post)
         s.connect(i=i, j=j)
         s.w = matrix[i, j]

@@ -1,7 +1,8 @@
 """``fa_rate``: feedback alignment (or DFA) as rate dynamics in Brian2, trained on a dataset.
 
-The whole training (every epoch, one sample per presentation window) is one Brian2
-run of :mod:`bioplaus.networks.fa_rate`; weight snapshots taken by the network at
+The whole training (every epoch, one sample per presentation window) is one
+:func:`~bioplaus.simulation.simulate` run of the NetworkSpec of
+:func:`bioplaus.networks.fa_rate.fa_rate_spec`; weight snapshots taken by the network at
 each epoch's end are evaluated with the numpy forward pass. The numpy reference
 (:class:`bioplaus.reference.credit.FA` / ``DFA``) is trained alongside from the same
 initial weights, feedback matrices and sample order, and the largest weight
@@ -32,7 +33,8 @@ class FARateExperiment(Experiment):
     class Params(ExperimentParams):
         """Parameters of the ``fa_rate`` experiment (validated; errors name ``params.<field>``).
 
-        rule : ``fa`` or ``dfa``; hidden : hidden-layer sizes; epochs; lr, momentum,
+        rule : ``fa``, ``dfa``, ``bp``, ``sign`` or ``kp`` (Kolen-Pollack, weight decay ``kp_decay``
+        on the mirrored matrices); hidden : hidden-layer sizes; epochs; lr, momentum,
         weight_decay, batch_size : SGD settings (batch 1 = online); loss : ``cross_entropy``
         (softmax by a normalisation pool) or ``mse``; activation; present, rest, dt, tau :
         presentation schedule and rate dynamics (``tau`` unset = instantaneous units);
@@ -57,6 +59,7 @@ class FARateExperiment(Experiment):
         n_train: Any = None
         n_test: Any = None
         feedback_scale: Any = 1.0
+        kp_decay: Any = 0.01
         reference: bool = True
 
         def __post_init__(self):
@@ -82,11 +85,9 @@ class FARateExperiment(Experiment):
                 if getattr(self, name) is not None:
                     set_field(self, name, integer(p, name, getattr(self, name), minimum=1))
             set_field(self, "feedback_scale", number(p, "feedback_scale", self.feedback_scale, positive=True))
+            set_field(self, "kp_decay", number(p, "kp_decay", self.kp_decay, nonnegative=True))
             if not isinstance(self.reference, bool):
                 raise ConfigError(f"{p}.reference", self.reference, "true or false")
-            if self.tau is not None and self.rule in ("bp", "sign"):
-                raise ConfigError(f"{p}.tau", self.tau, f"unset (rule {self.rule!r} is built with instantaneous "
-                                  "units only)")
             try:  # lr, momentum, weight decay, schedule: validated by the network spec
                 spec = self.network_spec((1,) * (len(self.hidden) + 2))
             except ConfigError as exc:
@@ -99,7 +100,7 @@ class FARateExperiment(Experiment):
         def network_spec(self, sizes):
             from ..networks.fa_rate import FARateNetwork
 
-            return FARateNetwork(sizes=tuple(sizes), rule="dfa" if self.rule == "dfa" else "fa", lr=self.lr, momentum=self.momentum,
+            return FARateNetwork(sizes=tuple(sizes), rule=self.rule, lr=self.lr, momentum=self.momentum,
                                  weight_decay=self.weight_decay, batch_size=self.batch_size, loss=self.loss,
                                  activation=self.activation, present=self.present, rest=self.rest, dt=self.dt,
                                  tau=self.tau, name=f"{self.rule}_rate")
@@ -107,6 +108,7 @@ class FARateExperiment(Experiment):
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..data import load_dataset
         from ..reference.credit import BP, DFA, FA, SignSymmetry, TrainSettings
+        from ..reference.kolen_pollack import KolenPollack
         from ..reference.mlp import MLP, accuracy, loss_value
 
         ss = np.random.SeedSequence(ctx.seed)
@@ -129,7 +131,8 @@ class FARateExperiment(Experiment):
         settings = TrainSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay,
                                  batch_size=p.batch_size, epochs=p.epochs, loss=p.loss)
         ref = {"fa": lambda: FA(feedback_scale=p.feedback_scale), "dfa": lambda: DFA(feedback_scale=p.feedback_scale),
-               "bp": BP, "sign": lambda: SignSymmetry(scale=p.feedback_scale)}[p.rule]().learner()
+               "bp": BP, "sign": lambda: SignSymmetry(scale=p.feedback_scale),
+               "kp": lambda: KolenPollack(feedback_scale=p.feedback_scale, decay=p.kp_decay)}[p.rule]().learner()
         ref.init(net0.copy(), np.random.default_rng(fb_ss), settings)
         feedback = [b.copy() for b in ref.feedback] if ref.feedback is not None else []
         order_rng = np.random.default_rng(order_ss)
@@ -138,13 +141,7 @@ class FARateExperiment(Experiment):
 
         ctx.log(f"fa_rate: {p.rule} {'-'.join(map(str, sizes))} on {data.name} ({len(x_tr)} train samples), "
                 f"{p.epochs} epochs in one Brian2 run on {ctx.backend}")
-        if p.tau is None:   # the network as a NetworkSpec, built by bioplaus.build and run by simulate
-            res = _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx)
-        else:
-            from ..networks.fa_rate import train_fa_rate
-
-            res = train_fa_rate(spec, net0.weights, net0.biases, feedback, x_tr, targets, orders, ctx.backend,
-                                threads=ctx.threads, snapshots=True, record_outputs=True)
+        res = _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx)
         n = len(x_tr)
         sim_s = res.timings.get("run_s", 0.0)
         build_s = res.timings.get("build_s", 0.0)
@@ -225,7 +222,7 @@ def _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx):
     weight snapshots at every epoch boundary and the settled output of every window."""
     from types import SimpleNamespace
 
-    from ..networks.fa_rate import fa_rate_spec, mlp_weights
+    from ..networks.fa_rate import mlp_weights
     from ..simulation import simulate
     from ..spec.network import Monitor
 
@@ -234,10 +231,8 @@ def _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx):
     epoch_T = n * window
     mons = [Monitor(f"{w}{l}", ("w",), dt=epoch_T) for l in range(1, L + 1) for w in "Wb"]
     mons.append(Monitor("err", ("p",)))
-    net = fa_rate_spec(sizes, net0.weights, net0.biases, feedback or None, x_tr, targets, orders, rule=p.rule,
-                       lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size,
-                       loss=p.loss, activation=p.activation, present=spec.present, rest=spec.rest, dt=spec.dt,
-                       sign_scale=p.feedback_scale, name=f"{p.rule}_rate", monitors=mons)
+    net = spec.network(net0.weights, net0.biases, feedback or None, x_tr, targets, orders,
+                       sign_scale=p.feedback_scale, kp_decay=p.kp_decay, monitors=mons)
     r = simulate(net, ctx.backend, threads=ctx.threads)
     W, b = mlp_weights(r)
 

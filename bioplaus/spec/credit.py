@@ -100,7 +100,7 @@ from .params import Spec, choice, integer, number, quantity, set_field
 from .rules import Rule, register_rule
 
 __all__ = ["LOSSES", "RateError", "UpdateSchedule", "ErrorDriven", "Feedback", "FeedbackWeights", "FixedFeedback",
-           "RandomFeedback", "Transposed", "SignOf", "check_credit", "error_sources",
+           "RandomFeedback", "Transposed", "SignOf", "KolenPollack", "check_credit", "error_sources",
            "NormalizedLIF", "SpikingError", "LabelInput", "ErrorTriggered", "SampleRates"]
 
 #: losses an error population can form (as the comparison harness names them)
@@ -510,6 +510,35 @@ class SignOf(Transposed):
 
 
 @dataclass(frozen=True, eq=False)
+class KolenPollack(FeedbackWeights):
+    r"""Feedback weights that learn: the update of forward projection ``of``, transposed (Kolen & Pollack 1994).
+
+    Starts from ``initial`` (a :class:`FixedFeedback` or :class:`RandomFeedback`) and learns by
+    the :class:`ErrorDriven` rule of ``of`` (same learning rate, momentum, weight decay,
+    batches and learning windows), with the activities at its own two ends: for the feedback
+    synapse from unit :math:`k` of the error side to unit :math:`j`,
+
+    .. math:: \Delta B_{kj} = -\eta\,(\delta_k\, r_j + \lambda B_{kj}),
+
+    which is exactly :math:`\Delta W_{kj}` of the forward synapse :math:`j \to k`. The difference
+    :math:`W - B` then only decays, :math:`\Delta(W - B) = -\eta\lambda(W - B)`, so with weight
+    decay :math:`\lambda > 0` the feedback comes to mirror the forward weights and the error
+    routing turns into backpropagation (Akrout et al. 2019 call it the Kolen–Pollack method).
+    """
+
+    of: str = ""
+    initial: Any = None
+
+    def __post_init__(self):
+        if not isinstance(self.of, str) or not self.of.isidentifier():
+            raise ConfigError("KolenPollack.of", self.of, "the name of a forward projection with an ErrorDriven rule")
+        w = RandomFeedback() if self.initial is None else self.initial
+        if not isinstance(w, (FixedFeedback, RandomFeedback)):
+            raise ConfigError("KolenPollack.initial", self.initial, "FixedFeedback(...) or RandomFeedback(...)")
+        set_field(self, "initial", w)
+
+
+@dataclass(frozen=True, eq=False)
 class Feedback(Spec):
     r"""A feedback projection: the error of ``pre`` into the error compartment of ``post``.
 
@@ -538,7 +567,8 @@ class Feedback(Spec):
         w = RandomFeedback() if self.weights is None else self.weights
         if not isinstance(w, FeedbackWeights):
             raise ConfigError(f"{owner}.weights", self.weights,
-                              "FixedFeedback(...), RandomFeedback(...), Transposed(of=...) or SignOf(of=...)")
+                              "FixedFeedback(...), RandomFeedback(...), Transposed(of=...), SignOf(of=...) or "
+                              "KolenPollack(of=...)")
         set_field(self, "weights", w)
         set_field(self, "tau", quantity(owner, "tau", self.tau, _ms(), positive=True, allow_none=True))
 
@@ -596,7 +626,7 @@ def check_credit(spec) -> None:
             if fb.tau is None:
                 raise ConfigError(f"{owner}.tau", None, "the time constant of the dendritic compartment U of "
                                   f"{fb.post!r}, e.g. '20 ms'")
-            if isinstance(w, Transposed):
+            if isinstance(w, (Transposed, KolenPollack)):
                 raise ConfigError(f"{owner}.weights", type(w).__name__, "FixedFeedback or RandomFeedback for "
                                   "spiking feedback")
             taus = {float(f.tau) for f in spec.feedback if f.post == fb.post}
@@ -616,6 +646,18 @@ def check_credit(spec) -> None:
         if isinstance(w, FixedFeedback) and w.matrix.shape != (pre.size, post.size):
             raise ConfigError(f"{owner}.weights.matrix", f"array of shape {w.matrix.shape}",
                               f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
+        if isinstance(w, KolenPollack):
+            if isinstance(w.initial, FixedFeedback) and w.initial.matrix.shape != (pre.size, post.size):
+                raise ConfigError(f"{owner}.weights.initial.matrix", f"array of shape {w.initial.matrix.shape}",
+                                  f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
+            if w.of not in projs:
+                raise ConfigError(f"{owner}.weights.of", w.of, "the name of a projection: " + ", ".join(projs)
+                                  + did_you_mean(w.of, projs))
+            fwd = projs[w.of]
+            if (fwd.pre, fwd.post) != (fb.post, fb.pre) or not isinstance(fwd.rule, ErrorDriven):
+                raise ConfigError(f"{owner}.weights.of", w.of, f"a projection {fb.post!r} -> {fb.pre!r} with an "
+                                  f"ErrorDriven rule ({w.of!r} runs {fwd.pre!r} -> {fwd.post!r} with "
+                                  f"{type(fwd.rule).__name__})")
         if isinstance(w, Transposed):
             if w.of not in projs:
                 raise ConfigError(f"{owner}.weights.of", w.of, "the name of a projection: " + ", ".join(projs)
