@@ -55,3 +55,45 @@ def test_claim_bptt_memory_exponents_and_verdict(tmp_path):
         load_model(MODELS / "claim_bptt_memory.toml", ["params.lengths=[10, 20, 20]"])
     with pytest.raises(ConfigError, match="params.feedback"):
         load_model(MODELS / "claim_bptt_memory.toml", ['params.feedback="mirror"'])
+
+
+def test_compute_budget_charges_forward_passes():
+    from bioplaus.experiments.claims import epochs_for_budget, passes_per_step
+
+    # BP: one forward pass and a backward pass worth two; perturbation: one clean + `samples` noisy passes
+    assert [passes_per_step(r) for r in ("bp", "fa", "np", "wp")] == [3, 3, 2, 2]
+    assert passes_per_step("np", samples=4) == 5
+    assert [epochs_for_budget(60, r) for r in ("bp", "np", "wp")] == [20, 30, 30]
+    assert epochs_for_budget(60, "wp", samples=3) == 15 and epochs_for_budget(2, "bp") == 1
+
+
+def test_claim_perturbation_budget_same_passes_per_width_and_a_verdict(tmp_path):
+    from bioplaus.config import load_model
+    from bioplaus.runner import run_model
+
+    cfg = load_model(MODELS / "claim_perturbation_budget.toml",
+                     ["params.widths=[8, 32]", "params.budget=6", "params.seeds=1", "params.variance_samples=10",
+                      "params.lrs={bp = [0.1], np = [3e-3, 1e-3], wp = [3e-4]}"])
+    res = run_model(cfg, tmp_path / "c5", progress=lambda m: None)
+    assert res.status == "ok"
+    sel = res.info["selected"]
+    assert {k: v["epochs"] for k, v in sel.items()} == {"8/bp": 2, "8/np": 3, "8/wp": 3, "32/bp": 2, "32/np": 3,
+                                                          "32/wp": 3}
+    assert all(v["passes"] == 6 for v in sel.values())  # every rule spent the whole budget, none more
+    from bioplaus.results import read_csv
+
+    rows = read_csv(tmp_path / "c5" / "metrics.csv")
+    for w in (8, 32):  # the selected rate is the one with the lowest training loss
+        npr = [r for r in rows if r["rule"] == "np" and int(r["width"]) == w]
+        assert len(npr) == 2
+        assert float(sel[f"{w}/np"]["lr"]) == float(min(npr, key=lambda r: float(r["train_loss"]))["lr"])
+    v = res.info["rel_var_at_init"]
+    assert v["32/np"] > 1.3 * v["8/np"] and v["32/wp"] > 1.3 * v["8/wp"]  # variance grows with the network
+    assert v["8/wp"] > 10 * v["8/np"]
+    assert sel["32/bp"]["test_acc"] > 0.8 and isinstance(res.info["held"], bool)
+    assert "**Result: the claim" in (tmp_path / "c5" / "summary.md").read_text()
+    assert (tmp_path / "c5" / "figures" / "claim_perturbation_budget.png").exists()
+    with pytest.raises(ConfigError, match="params.lrs.wp"):
+        load_model(MODELS / "claim_perturbation_budget.toml", ["params.lrs={bp = [0.1], np = [1e-3]}"])
+    with pytest.raises(ConfigError, match="params.rules"):
+        load_model(MODELS / "claim_perturbation_budget.toml", ['params.rules=["np", "wp"]'])

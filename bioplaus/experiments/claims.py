@@ -18,6 +18,9 @@ r"""Claims made for biologically plausible learning, each measured and given a v
                               not pay": peak memory (tracemalloc) and time of one gradient by
                               BPTT, by e-prop from a stored trace and by streaming e-prop
                               against the sequence length, with fitted log-log exponents
+``claim_perturbation_budget`` "reinforcement-style learning has variance that becomes unwieldy
+                              for large networks": accuracy of node and weight perturbation
+                              against BP for one budget of forward passes as the width grows
 ``claim_unsupervised``        "unsupervised learning without an objective": Krotov-Hopfield
                               features against the same random features and BP, one readout
 ============================  =================================================================
@@ -39,7 +42,7 @@ from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md
 from .beyond import _names, _sizes, _subplots
 
 __all__ = ["ClaimAnyDirection", "ClaimNonDifferentiable", "ClaimDepth", "ClaimUnsupervised", "ClaimBPTTMemory",
-           "peak_memory", "loglog_slope"]
+           "ClaimPerturbationBudget", "peak_memory", "loglog_slope", "passes_per_step", "epochs_for_budget"]
 
 
 def _pm(v: tuple[float, float] | np.ndarray) -> str:
@@ -680,3 +683,195 @@ class ClaimBPTTMemory(Experiment):
                 "peak_bytes": {m: [int(v) for v in mem[m]] for m in _MEMORY_METHODS},
                 "time_s": sec, "cos_W_in": cos["W_in"], "cos_W_rec": cos["W_rec"]}
         return ExperimentResult(rows=rows, summary=summary, figures={"claim_bptt_memory": fig}, info=info)
+
+
+# --------------------------------------------------------------------------- claim 5
+#: rules that estimate the gradient from loss differences (the rest backpropagate an error)
+_PERTURBATION_RULES = ("np", "wp")
+
+
+def passes_per_step(rule: str, samples: int = 1) -> int:
+    """Forward-pass equivalents one mini-batch step costs per sample (claim 5's compute unit).
+
+    A perturbation rule runs one clean and ``samples`` perturbed forward passes; a rule that sends
+    an error back runs one forward and one backward pass, the backward charged as two forward
+    passes (it multiplies by each weight matrix twice: once for the error, once for the update).
+
+    >>> passes_per_step("bp"), passes_per_step("np"), passes_per_step("wp", samples=4)
+    (3, 2, 5)
+    """
+    if rule in _PERTURBATION_RULES:
+        return 1 + samples
+    return 3
+
+
+def epochs_for_budget(budget: int, rule: str, samples: int = 1) -> int:
+    """Whole epochs that fit in ``budget`` forward-pass equivalents per training sample (at least one).
+
+    >>> epochs_for_budget(60, "bp"), epochs_for_budget(60, "np"), epochs_for_budget(60, "wp", samples=3)
+    (20, 30, 15)
+    """
+    return max(1, budget // passes_per_step(rule, samples))
+
+
+def _lr_grid(owner: str, value: Any, rules: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{owner}.lrs", value, "a table {rule = [learning rates]}")
+    out = {}
+    for r in rules:
+        v = value.get(r)
+        if v is None:
+            raise ConfigError(f"{owner}.lrs.{r}", None, "a non-empty list of positive learning rates for every rule")
+        v = [v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ConfigError(f"{owner}.lrs.{r}", v, "a non-empty list of positive learning rates")
+        out[r] = tuple(number(owner, f"lrs.{r}[{k}]", x, positive=True) for k, x in enumerate(v))
+    extra = set(value) - set(rules)
+    if extra:
+        raise ConfigError(f"{owner}.lrs.{sorted(extra)[0]}", value[sorted(extra)[0]], "a rule listed in params.rules")
+    return out
+
+
+@register_experiment("claim_perturbation_budget")
+class ClaimPerturbationBudget(Experiment):
+    """Accuracy of node and weight perturbation against BP for a fixed number of forward passes, as width grows."""
+
+    description = ("claim: reinforcement-style learning has variance that becomes unwieldy for large networks; "
+                   "accuracy of node/weight perturbation vs BP for one budget of forward passes, against width")
+    backends = ("numpy",)
+
+    @dataclass(frozen=True, eq=False)
+    class Params(ExperimentParams):
+        dataset: str = "digits"
+        widths: Any = (16, 64, 256, 1024)  # hidden-layer widths
+        rules: Any = ("bp", "np", "wp")
+        budget: int = 60  # forward-pass equivalents per training sample (BP: 3 per step, np/wp: 1 + samples)
+        samples: int = 1  # perturbations per mini-batch for np and wp
+        sigma: Any = 1e-3  # perturbation noise
+        lrs: Any = None  # {rule = [learning rates]}: each width takes the rate with the lowest training loss
+        batch_size: int = 16
+        seeds: int = 2
+        variance_samples: int = 20  # estimates per width for the relative variance at initialisation
+        margin: Any = 0.02  # the gap to BP must grow by more than this from the smallest to the largest width
+
+        def __post_init__(self):
+            o = "params"
+            from ..data import check_dataset_name
+
+            check_dataset_name(self.dataset, "params.dataset")
+            set_field(self, "widths", tuple(sorted(set(_sizes(o, "widths", self.widths)))))
+            if len(self.widths) < 2:
+                raise ConfigError("params.widths", list(self.widths), "at least two distinct widths")
+            set_field(self, "rules", _names(o, "rules", self.rules))
+            if "bp" not in self.rules or not set(self.rules) & set(_PERTURBATION_RULES):
+                raise ConfigError("params.rules", list(self.rules), "'bp' and at least one of 'np', 'wp'")
+            for f in ("budget", "samples", "batch_size", "seeds", "variance_samples"):
+                set_field(self, f, integer(o, f, getattr(self, f), minimum=1))
+            set_field(self, "sigma", number(o, "sigma", self.sigma, positive=True))
+            set_field(self, "margin", number(o, "margin", self.margin, nonnegative=True))
+            default = {"bp": (0.1, 0.03), "np": (1e-2, 3e-3, 1e-3, 3e-4), "wp": (1e-3, 3e-4, 1e-4, 3e-5)}
+            lrs = {r: default.get(r, (0.05,)) for r in self.rules} if self.lrs is None else self.lrs
+            set_field(self, "lrs", _lr_grid(o, lrs, self.rules))
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        from ..data import load_dataset
+        from ..harness import CompareConfig, compare
+        from ..reference.mlp import MLP
+        from ..reference.perturbation import estimator_deviation, node_perturbation_grads, weight_perturbation_grads
+
+        ss = lambda *k: np.random.SeedSequence(ctx.seed, spawn_key=k)  # noqa: E731
+        data = load_dataset(p.dataset, ctx.data_dir, seed=ss(0))  # the harness's split for this root seed
+        rows: list[dict[str, Any]] = []
+        best: dict[tuple[int, str], dict[str, Any]] = {}
+        var: dict[tuple[int, str], float] = {}
+        perturb = [r for r in p.rules if r in _PERTURBATION_RULES]
+        t0 = time.perf_counter()
+        for w in p.widths:
+            # relative variance of single estimates at initialisation (one batch of 32)
+            net = MLP.random((data.n_features, w, data.n_outputs), "tanh", data.default_loss,
+                             np.random.default_rng(ss(5, w, 0)))
+            rng = np.random.default_rng(ss(5, w, 1))
+            idx = rng.choice(len(data.x_train), min(32, len(data.x_train)), replace=False)
+            xb, yb = data.x_train[idx], data.y_train[idx]
+            true = net.gradients(xb, yb)[1]
+            est = {"np": node_perturbation_grads, "wp": weight_perturbation_grads}
+            for r in perturb:
+                e = [est[r](net, xb, yb, p.sigma, rng, p.samples) for _ in range(p.variance_samples)]
+                var[w, r] = estimator_deviation(e, true)["rel_var"]
+            for r in p.rules:
+                epochs = epochs_for_budget(p.budget, r, p.samples)
+                params = {r: {"sigma": p.sigma, "samples": p.samples}} if r in _PERTURBATION_RULES else {}
+                for lr in p.lrs[r]:
+                    res = compare(CompareConfig(dataset=p.dataset, data_dir=ctx.data_dir, rules=(r,), hidden=(w,),
+                                                epochs=epochs, batch_size=p.batch_size, seeds=p.seeds, seed=ctx.seed,
+                                                lr=lr, rule_params=params, threads=ctx.threads or 1),
+                                  progress=False)
+                    acc, loss = res.final(r), res.final(r, "train_loss")
+                    status = res.summary_of(r).status
+                    tr = float(np.mean(loss)) if np.all(np.isfinite(loss)) else math.inf
+                    row = dict(width=w, rule=r, lr=lr, epochs=epochs,
+                               passes=epochs * passes_per_step(r, p.samples), test_acc=float(np.mean(acc)),
+                               test_acc_std=float(np.std(acc)), train_loss=tr, status=status,
+                               rel_var_at_init=var.get((w, r), 0.0))
+                    rows.append(row)
+                    if (w, r) not in best or tr < best[w, r]["train_loss"]:
+                        best[w, r] = row
+            ctx.log(f"width {w}: " + ", ".join(f"{r} {best[w, r]['test_acc']:.3f} (lr {best[w, r]['lr']:g})"
+                                             for r in p.rules))
+        for r in best.values():
+            r["selected"] = True
+        wmin, wmax = p.widths[0], p.widths[-1]
+        gap = {(w, r): best[w, "bp"]["test_acc"] - best[w, r]["test_acc"] for w in p.widths for r in perturb}
+        grew = {r: gap[wmax, r] - gap[wmin, r] > p.margin for r in perturb}
+        held = all(grew.values())
+        summary = (f"{data.name}, one hidden layer of tanh units, batch {p.batch_size}, momentum 0.9, {p.seeds} "
+                   f"seed(s). **Budget**: {p.budget} forward-pass equivalents per training sample for every rule "
+                   f"and width; a BP step costs 3 (forward, and a backward pass charged as two), a perturbation step "
+                   f"1 + {p.samples} (clean and perturbed forward passes), so BP trains "
+                   f"{epochs_for_budget(p.budget, 'bp')} epochs and node/weight perturbation "
+                   f"{epochs_for_budget(p.budget, 'np', p.samples)} (σ = {p.sigma:g}). Each rule's learning rate is "
+                   "chosen per width from its grid by the lowest final training loss (mean over seeds): "
+                   + "; ".join(f"{r} {', '.join(f'{x:g}' for x in p.lrs[r])}" for r in p.rules)
+                   + ". *rel. var.*: variance of one estimate of the whole gradient relative to ‖g‖² at "
+                   f"initialisation ({p.variance_samples} estimates on one batch of 32).\n\n")
+        head = ["width"] + [f"{r} test acc (lr)" for r in p.rules] + [f"{r} gap to BP" for r in perturb] + [
+            f"{r} rel. var." for r in perturb]
+        tab = [[w] + [f"{best[w, r]['test_acc']:.4f} ± {best[w, r]['test_acc_std']:.4f} ({best[w, r]['lr']:g})"
+                      for r in p.rules]
+               + [f"{gap[w, r]:+.4f}" for r in perturb] + [f"{var[w, r]:,.0f}" for r in perturb] for w in p.widths]
+        summary += md_table(head, tab) + "\n"
+        summary += (f"\n**Criterion**: the claim holds for a rule if its accuracy gap to BP at the same budget grows "
+                    f"by more than {p.margin:g} from width {wmin} to width {wmax}. "
+                    + " ".join(f"{r}: gap {gap[wmin, r]:+.4f} at {wmin}, {gap[wmax, r]:+.4f} at {wmax} "
+                               f"({'grew' if grew[r] else 'did not grow'})." for r in perturb) + " ")
+        if held:
+            summary += "**Result: the claim held** for " + ", ".join(perturb) + ".\n"
+        elif any(grew.values()):
+            summary += ("**Result: the claim held only in part**: it held for "
+                        + ", ".join(r for r in perturb if grew[r]) + " and not for "
+                        + ", ".join(r for r in perturb if not grew[r]) + ".\n")
+        else:
+            summary += "**Result: the claim did not hold.**\n"
+        fig, (ax1, ax2) = _subplots(2)
+        for k, r in enumerate(p.rules):
+            ax1.errorbar(p.widths, [best[w, r]["test_acc"] for w in p.widths],
+                         yerr=[best[w, r]["test_acc_std"] for w in p.widths], marker="o", capsize=3, color=f"C{k}",
+                         label=f"{r} ({epochs_for_budget(p.budget, r, p.samples)} epochs)")
+            if r in perturb:
+                ax2.plot(p.widths, [var[w, r] for w in p.widths], "o-", color=f"C{k}", label=r)
+        ax1.set_ylabel(f"test accuracy, {p.budget} passes per sample")
+        ax2.set_ylabel("relative variance of one estimate")
+        ax2.set_yscale("log")
+        for ax in (ax1, ax2):
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("hidden units")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"Same compute, growing width: claim {'held' if held else 'did not hold' if not any(grew.values()) else 'held in part'}")
+        fig.tight_layout()
+        info = {"held": held, "grew": grew, "gap_to_bp": {f"{w}/{r}": v for (w, r), v in gap.items()},
+                "selected": {f"{w}/{r}": {k: best[w, r][k] for k in ("lr", "epochs", "passes", "test_acc")}
+                             for (w, r) in best},
+                "rel_var_at_init": {f"{w}/{r}": v for (w, r), v in var.items()},
+                "study_time_s": time.perf_counter() - t0}
+        return ExperimentResult(rows=rows, summary=summary, figures={"claim_perturbation_budget": fig}, info=info)
