@@ -323,7 +323,10 @@ class Results:
         if not path.is_file():
             return pd.DataFrame()
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        keys = [k for k in self._swept_keys() if k in raw.columns]
+        # a study written by this version names each swept key's column in sweep.toml ([columns]:
+        # numbers with the unit in the name); older studies wrote "20 ms" under the key itself
+        named = dict(self.config.get("columns", {}))
+        keys = {named.get(k, k): k for k in self._swept_keys() if named.get(k, k) in raw.columns}
         swept: dict[str, str] = {}
         df = pd.DataFrame(index=raw.index)
         for c in raw.columns:
@@ -336,7 +339,7 @@ class Results:
                 else:
                     name = c
                     df[name] = raw[c]
-                swept[c] = name
+                swept[keys[c]] = name
             elif c in ("point", "status", "mode", "error"):
                 df[c] = raw[c]
             else:

@@ -946,7 +946,8 @@ def sweep_columns(rows: Any, sweep: Mapping[str, Any] | None = None) -> tuple[li
     cols = list(rows[0].keys()) if rows else []
     if sweep is not None:
         keys = [*dict(sweep.get("grid", {})), *dict(sweep.get("random", {}))]
-        keys = [k for k in keys if k in cols]
+        named = dict(sweep.get("columns", {}))  # a swept key's column, e.g. params.tau_plus -> params.tau_plus_ms
+        keys = [named.get(k, k) for k in keys if named.get(k, k) in cols]
     else:
         a = cols.index("index") + 1 if "index" in cols else 0
         b = cols.index("seed") if "seed" in cols else len(cols)

@@ -54,7 +54,8 @@ def _compiler_flags(backend: str, threads: int | None) -> dict[str, Any]:
 
 
 def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str], None] | None = None,
-              checkpoint_every: int | None = None, callbacks: Any = None) -> ExperimentResult:
+              checkpoint_every: int | None = None, callbacks: Any = None,
+              simulator: Callable[..., Any] | None = None) -> ExperimentResult:
     """Run ``config``'s experiment and write ``out/`` (config.toml, metrics.csv, summary.md, arrays.npz,
     figures/, provenance.json). Raises :class:`BioplausError` on bad input; a diverged run is
     recorded with its status rather than raised.
@@ -63,7 +64,8 @@ def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str],
     (:func:`bioplaus.footprint.check_params`) and that ``out`` and ``out/figures``
     are writable. A Ctrl-C raises :class:`KeyboardInterrupt` at once (never a
     shortened Brian2 run, :mod:`bioplaus.interrupts`) and leaves provenance status
-    ``interrupted``.
+    ``interrupted``. ``simulator``: what the experiment's ``ctx.simulate`` calls
+    (:class:`~bioplaus.experiments.base.RunContext`; default :func:`bioplaus.simulation.simulate`).
     """
     from . import interrupts
     from .footprint import check_params
@@ -80,7 +82,7 @@ def run_model(config: ModelConfig, out: str | Path, *, progress: Callable[[str],
                       model_file=config.source, status="running")
     write_json(out / "provenance.json", prov)
     ctx = RunContext(backend=config.backend, seed=config.seed, out=out, threads=config.threads,
-                     data_dir=config.data_dir, **({"progress": progress} if progress else {}))
+                     data_dir=config.data_dir, simulator=simulator, **({"progress": progress} if progress else {}))
     t0 = time.perf_counter()
 
     def finish(status: str, **extra: Any) -> None:

@@ -280,13 +280,14 @@ def test_song_model_file_is_the_papers_protocol():
     from pathlib import Path
 
     from bioplaus.config import load_model
+    from bioplaus.experiments.base import RunContext
     from bioplaus.experiments.zoo import StdpCompetition
 
     cfg = load_model(Path(__file__).resolve().parent.parent / "models" / "stdp_competition.toml")
     p = cfg.params
     assert (p.n_exc, p.n_inh, p.A_plus, p.A_ratio, p.rates) == (1000, 200, 0.005, 1.05, (10.0, 40.0))
     assert float(p.duration) >= 1000 and cfg.backend == "cpp"
-    net = StdpCompetition().network(p.replace(duration="10 ms"), seed=0)
+    net = StdpCompetition().network(p.replace(duration="10 ms"), RunContext(seed=0))
     n = net.population("neuron0").model
     g_L = float(n.g_L)
     assert float(n.C_m) / g_L == pytest.approx(20e-3)

@@ -172,10 +172,11 @@ def test_results_csv_is_tidy_and_complete(tmp_path):
     assert rep.ok and rep.ran == 8 and rep.counts == {"ok": 8} and rep.modes == {"runtime": 8}
     rows = rows_of(out)
     assert [r["point"] for r in rows] == [p.id for p in sw.points]
-    assert list(rows[0]) == ["point", "index", "params.x", "params.tau", "seed", "status", "mode", "wall_time_s",
+    assert list(rows[0]) == ["point", "index", "params.x", "params.tau_ms", "seed", "status", "mode", "wall_time_s",
                              "score", "noise", "n", "error"]  # numbers only; timings (*_s) and strings left out
     for r, p in zip(rows, sw.points):
-        assert float(r["params.x"]) == p.values["params.x"] and r["params.tau"] == p.values["params.tau"]
+        assert float(r["params.x"]) == p.values["params.x"]
+        assert float(r["params.tau_ms"]) == float(p.values["params.tau"].split()[0])  # "5 ms" -> 5.0 in _ms
         assert int(r["seed"]) == p.seed and r["status"] == "ok" and r["error"] == ""
         noise = float(np.random.default_rng(p.seed).normal())
         tau_ms = float(p.values["params.tau"].split()[0])
@@ -290,8 +291,8 @@ def test_same_seed_gives_identical_metrics(tmp_path):
     ra, rb = rows_of(tmp_path / "a"), rows_of(tmp_path / "b")
     assert all(r["status"] == "ok" for r in ra + rb)
     for x, y in zip(ra[2:], rb):  # the same values and seed in another study: the same numbers
-        assert (x["params.eta"], x["seed"], x["cos_pc1"], x["norm"]) == (y["params.eta"], y["seed"], y["cos_pc1"],
-                                                                         y["norm"])
+        assert (x["params.eta_Hz"], x["seed"], x["cos_pc1"], x["norm"]) == (y["params.eta_Hz"], y["seed"],
+                                                                               y["cos_pc1"], y["norm"])
     assert ra[0]["cos_pc1"] != ra[1]["cos_pc1"]  # another seed, another input: the seed is used
     assert ra[0]["norm"] != ra[2]["norm"]        # another eta, another result
 

@@ -21,7 +21,7 @@ def test_dask_cluster_results_equal_local_run(tmp_path):
     local, remote = read_results(tmp_path / "local"), read_results(tmp_path / "dask")
     assert len(remote) == 4
     for a, b in zip(local, remote):
-        for col in ("point", "params.eta", "seed", "status", "cos_pc1", "norm"):
+        for col in ("point", "params.eta_Hz", "seed", "status", "cos_pc1", "norm"):
             assert a[col] == b[col], col
     # the files came back from the workers: the point directories are complete, marker last
     for p in sweep.points:

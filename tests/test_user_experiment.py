@@ -56,8 +56,8 @@ def test_user_experiment_sweeps_in_worker_processes(tmp_path):
     rep = run_sweep(sweep, tmp_path / "sweep", jobs=2, progress=_quiet)
     assert rep.ok and rep.counts == {"ok": 2}
     rows = read_results(tmp_path / "sweep")
-    rates = {r["params.current"]: r["rate_Hz"] for r in rows}
-    assert float(rates["0.6 nA"]) > float(rates["0.3 nA"]) > 0
+    rates = {float(r["params.current_nA"]): r["rate_Hz"] for r in rows}    # swept quantities as numbers
+    assert float(rates[0.6]) > float(rates[0.3]) > 0
 
 
 def _model_naming(tmp_path: Path, experiment: str) -> Path:

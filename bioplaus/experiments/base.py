@@ -16,9 +16,23 @@ To add one::
             def __post_init__(self):
                 set_field(self, "n", integer("params", "n", self.n, minimum=1))
 
+        def network(self, params, ctx):      # optional: the one network run() simulates
+            return NetworkSpec(...)
+
         def run(self, params, ctx):
+            r = ctx.simulate(self.network(params, ctx))
             ...
             return ExperimentResult(rows=[...], arrays={...}, summary="...", figures={...})
+
+The seam between an experiment and the simulator is explicit: :meth:`Experiment.network`
+returns the :class:`~bioplaus.spec.network.NetworkSpec` that ``run`` will simulate (or
+``None``), and ``run`` simulates it through :meth:`RunContext.simulate`, which calls
+:func:`bioplaus.simulation.simulate` unless the caller passed another simulator in the
+context. A parameter study (:mod:`bioplaus.sweep`) uses both: it asks ``network`` for
+every point's network, builds the networks that differ only in parameter values once on
+``cpp``/``cuda``, and runs each point's ``run`` with a simulator that hands back that
+point's run of the shared binary. Experiments that simulate several networks, or build
+them in another way, leave ``network`` out and their points run one by one.
 """
 from __future__ import annotations
 
@@ -183,9 +197,26 @@ class RunContext:
     threads: int | None = None
     progress: Callable[[str], None] = field(default=lambda msg: _progress_line(msg))
     data_dir: str | None = None
+    #: what :meth:`simulate` calls, with the signature of :func:`bioplaus.simulation.simulate`;
+    #: ``None``: that function itself
+    simulator: Callable[..., Any] | None = None
 
     def log(self, msg: str) -> None:
         self.progress(msg)
+
+    def simulate(self, spec, **kw: Any):
+        """Run ``spec`` on this context's backend (and OpenMP threads) and return its
+        :class:`~bioplaus.simulation.SimResult`; keyword arguments as for
+        :func:`bioplaus.simulation.simulate` (``duration``, ``check_divergence``...).
+
+        The simulator is :func:`bioplaus.simulation.simulate` unless the context carries
+        another one (a sweep passes one that returns the run of a shared build).
+        """
+        if self.simulator is None:
+            from ..simulation import simulate
+
+            return simulate(spec, self.backend, threads=self.threads, **kw)
+        return self.simulator(spec, self.backend, threads=self.threads, **kw)
 
 
 @dataclass
@@ -203,6 +234,18 @@ class Experiment:
     description: ClassVar[str] = ""
     Params: ClassVar[type[ExperimentParams]]
     backends: ClassVar[tuple[str, ...]] = ("numpy", "cython", "cpp", "cuda")
+
+    def network(self, params: ExperimentParams, ctx: RunContext):
+        """The one :class:`~bioplaus.spec.network.NetworkSpec` that :meth:`run` simulates with
+        ``ctx.simulate`` for these parameters and ``ctx.seed``, or ``None``.
+
+        Optional. An experiment that defines it promises that ``run(params, ctx)`` calls
+        ``ctx.simulate`` exactly once, on this network (an equal spec). Sweeps on ``cpp``
+        and ``cuda`` then build the networks of points that differ only in parameter values
+        once and rerun that binary with ``run_args``. Without it (the default, ``None``)
+        every point of a sweep builds its own network.
+        """
+        return None
 
     def run(self, params: ExperimentParams, ctx: RunContext) -> ExperimentResult:  # pragma: no cover
         raise NotImplementedError

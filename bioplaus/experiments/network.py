@@ -78,13 +78,15 @@ class NetworkExperiment(Experiment):
         spec = network_from_tables(tables, seed=seed, source=source, data_dir=data_dir)
         return NetworkParams(tables=tables, spec=spec)
 
-    def run(self, params: NetworkParams, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate   # looked up at run time (sweeps capture the spec here)
+    def network(self, params: NetworkParams, ctx: RunContext):
+        """The declared network, with the run's seed."""
+        return params.spec if params.spec.seed == ctx.seed else params.spec.replace(seed=ctx.seed)
 
-        spec = params.spec if params.spec.seed == ctx.seed else params.spec.replace(seed=ctx.seed)
+    def run(self, params: NetworkParams, ctx: RunContext) -> ExperimentResult:
+        spec = self.network(params, ctx)
         ctx.log(f"network: {sum(p.size for p in spec.populations)} units in {len(spec.populations)} populations, "
                 f"{len(spec.projections)} projections, {float(spec.duration):g} s on {ctx.backend}")
-        r = simulate(spec, ctx.backend, threads=ctx.threads)
+        r = ctx.simulate(spec)
         return summarise(spec, r)
 
 

@@ -72,8 +72,9 @@ class StdpWindow(Experiment):
             except ConfigError as exc:
                 raise ConfigError("params." + exc.key_path.split(".", 1)[1], exc.value, exc.expected) from None
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
+    @staticmethod
+    def _protocol(p: Params, seed: int):
+        """(network, Δt values in ms, rule) of the pairing protocol."""
         from ..spec import NetworkSpec, Population, Projection, SpikeTrains
 
         dts = np.linspace(-_ms(p.dt_max), _ms(p.dt_max), p.n_points)
@@ -89,8 +90,16 @@ class StdpWindow(Experiment):
             populations=[Population("pre", SpikeTrains(indices=idx, times=pre_t * 1e-3 * _S), n),
                          Population("post", SpikeTrains(indices=idx, times=post_t * 1e-3 * _S), n)],
             projections=[Projection("syn", "pre", "post", rule=rule, connectivity="one_to_one", w_init=0.0)],
-            duration=(p.pairings * T + 2 * base) * 1e-3 * _S, dt="0.1 ms", seed=ctx.seed, name="stdp_window")
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+            duration=(p.pairings * T + 2 * base) * 1e-3 * _S, dt="0.1 ms", seed=seed, name="stdp_window")
+        return net, dts, rule
+
+    def network(self, p: Params, ctx: RunContext):
+        return self._protocol(p, ctx.seed)[0]
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        net, dts, rule = self._protocol(p, ctx.seed)
+        n = len(dts)
+        r = ctx.simulate(net)
         dw = r["syn.w"][np.argsort(r["syn.i"])] / p.pairings
         tp, tm = _ms(rule.tau_plus), _ms(rule.tau_minus)
         analytic = np.where(dts > 0, rule.A_plus * np.exp(-dts / tp), -rule.A_minus * np.exp(dts / tm))
@@ -187,8 +196,9 @@ class TripletFrequency(Experiment):
         def presets(self) -> tuple[str, ...]:
             return self.preset if isinstance(self.preset, tuple) else (self.preset,)
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
+    @staticmethod
+    def _protocol(p: Params, seed: int):
+        """(network, Δt in ms, the (frequency, sign) conditions) of the pairing protocol."""
         from ..spec import NetworkSpec, Population, Projection, SpikeTrains, TripletSTDP
 
         d = _ms(p.delta_t)
@@ -214,8 +224,15 @@ class TripletFrequency(Experiment):
             projs.append(Projection(f"syn{sfx}", f"pre{sfx}", f"post{sfx}", rule=rule, connectivity="one_to_one",
                                     w_init=p.w_init))
         net = NetworkSpec(populations=pops, projections=projs, duration=duration * 1e-3 * _S, dt="0.1 ms",
-                          seed=ctx.seed, name="triplet_frequency")
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+                          seed=seed, name="triplet_frequency")
+        return net, d, conds
+
+    def network(self, p: Params, ctx: RunContext):
+        return self._protocol(p, ctx.seed)[0]
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        net, d, conds = self._protocol(p, ctx.seed)
+        r = ctx.simulate(net)
         nf = len(p.frequencies)
         rows, arrays, curves, nmse = [], {"frequencies": np.array(p.frequencies)}, {}, {}
         table_rows = []
@@ -286,11 +303,12 @@ class OjaPCA(Experiment):
             set_field(self, "spread", number("params", "spread", self.spread, low=1.0))
             set_field(self, "w_init_scale", number("params", "w_init_scale", self.w_init_scale, positive=True))
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
+    @staticmethod
+    def _protocol(p: Params, seed: int):
+        """(network, first principal component, input covariance)."""
         from ..spec import Monitor, NetworkSpec, Oja, Population, Projection, RateUnit, SampleSequence
 
-        rng = np.random.default_rng(ctx.seed)
+        rng = np.random.default_rng(seed)
         x, cov = correlated_gaussian(p.dims, p.n_samples, rng, p.spread)
         pc1 = np.linalg.eigh(cov)[1][:, -1]
         w0 = rng.uniform(-p.w_init_scale, p.w_init_scale, size=(p.dims, 1))
@@ -300,8 +318,15 @@ class OjaPCA(Experiment):
                          Population("y", RateUnit(tau=None, transfer="linear"), 1)],
             projections=[Projection("w", "x", "y", rule=Oja(eta=p.eta), w_init=w0)],
             monitors=[Monitor("w", ("w",), dt=p.present * max(1, p.n_samples // n_rec))],
-            dt=p.present, duration=p.n_samples * p.present, seed=ctx.seed, name="oja")
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+            dt=p.present, duration=p.n_samples * p.present, seed=seed, name="oja")
+        return net, pc1, cov
+
+    def network(self, p: Params, ctx: RunContext):
+        return self._protocol(p, ctx.seed)[0]
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        net, pc1, cov = self._protocol(p, ctx.seed)
+        r = ctx.simulate(net)
         w = r["w.w"][np.argsort(r["w.i"])]
         wt = r["w.state.w"]  # (n_syn, n_t)
         order = np.argsort(r["w.i"])
@@ -371,11 +396,12 @@ class BCMSelectivity(Experiment):
             if not self.w_max > self.w_min:
                 raise ConfigError("params.w_max", self.w_max, f"a value above w_min = {self.w_min}")
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
+    @staticmethod
+    def _protocol(p: Params, seed: int):
+        """(network, input patterns)."""
         from ..spec import BCM, NetworkSpec, Population, Projection, RateUnit, SampleSequence
 
-        rng = np.random.default_rng(ctx.seed)
+        rng = np.random.default_rng(seed)
         n_active = max(1, round(0.3 * p.n_inputs))
         patterns = np.zeros((p.n_patterns, p.n_inputs))
         for k in range(p.n_patterns):
@@ -389,8 +415,15 @@ class BCMSelectivity(Experiment):
             populations=[Population("x", SampleSequence(samples=x, present=p.present)),
                          Population("y", RateUnit(tau=None, transfer="relu"), p.n_neurons)],
             projections=[Projection("w", "x", "y", rule=rule, w_init=w0)],
-            dt=p.present, duration=p.n_presentations * p.present, seed=ctx.seed, name="bcm")
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+            dt=p.present, duration=p.n_presentations * p.present, seed=seed, name="bcm")
+        return net, patterns
+
+    def network(self, p: Params, ctx: RunContext):
+        return self._protocol(p, ctx.seed)[0]
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        net, patterns = self._protocol(p, ctx.seed)
+        r = ctx.simulate(net)
         W = r.weight_matrix("w")
         resp = np.maximum(patterns @ W, 0)  # (patterns, neurons)
         target = p.n_patterns * p.y0
@@ -516,10 +549,11 @@ class StdpCompetition(Experiment):
             idx_l.append(np.full(st.size, n_c + k)); t_l.append(st)
         return SpikeTrains(indices=np.concatenate(idx_l), times=np.concatenate(t_l) * dt * _S, n=p.n_exc)
 
-    def network(self, p: Params, seed: int):
+    def network(self, p: Params, ctx: RunContext):
         """The :class:`~bioplaus.spec.NetworkSpec` of the protocol (one neuron per input rate)."""
         from ..spec import LIF, Monitor, NetworkSpec, PairSTDP, PoissonInput, Population, Projection
 
+        seed = ctx.seed
         rng = np.random.default_rng(seed)
         rule = PairSTDP.song_abbott().replace(A_plus=p.A_plus, A_minus=p.A_plus * p.A_ratio)
         neuron = LIF(C_m="200 pF", g_L="10 nS", E_L="-70 mV", V_th="-54 mV", V_reset="-60 mV", t_ref="0 ms",
@@ -541,10 +575,7 @@ class StdpCompetition(Experiment):
                            seed=seed, name="stdp_competition")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
-
-        net = self.network(p, ctx.seed)
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+        r = ctx.simulate(self.network(p, ctx))
         T = float(p.duration)
         n_c = int(round(p.n_exc * p.correlated_fraction))
         rows, arrays, table, info = [], {}, [], {}
@@ -627,8 +658,8 @@ class RewardStdp(Experiment):
             if float(self.reward_delay) >= float(self.period):
                 raise ConfigError("params.reward_delay", self.reward_delay, f"less than period = {self.period}")
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..simulation import simulate
+    def network(self, p: Params, ctx: RunContext):
+        """The pairing protocol: random background inputs, one input paired with the teacher."""
         from ..spec import LIF, Modulator, Monitor, NetworkSpec, Population, Projection, RewardSTDP, SpikeTrains
 
         rng = np.random.default_rng(ctx.seed)
@@ -662,7 +693,10 @@ class RewardStdp(Experiment):
             modulators=[Modulator("dopamine", times=rewards * _S, tau_d="200 ms")],
             monitors=[Monitor("post", ("spikes",))],
             duration=dur * _S, dt="0.1 ms", seed=ctx.seed, name="reward_stdp")
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+        return net
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        r = ctx.simulate(self.network(p, ctx))
         w = r["syn.w"][np.argsort(r["syn.i"])]
         others = np.delete(w, p.rewarded)
         rows = [dict(input=k, rewarded=int(k == p.rewarded), w=float(w[k])) for k in range(p.n_inputs)]
