@@ -164,7 +164,13 @@ class LeakyReadout(NeuronModel):
 
 @dataclass(frozen=True, eq=False)
 class TrialInput(InputModel):
-    r"""Frozen input spikes of one trial, ``spikes`` ``(steps, n)`` of 0/1, repeated every trial."""
+    r"""Frozen input spikes of one trial, repeated every trial.
+
+    Parameters
+    ----------
+    spikes : array ``(steps, n)`` of 0/1
+        Spike (1) or not (0) of each unit at each time step of the trial.
+    """
 
     spikes: Any = ((0.0,),)
 
@@ -228,6 +234,11 @@ class Eprop(Rule):
     with :math:`\alpha` of the postsynaptic units, :math:`\kappa` of the readout that sends
     the learning signal :math:`L` (the projection from ``post`` with an :class:`EpropReadout`
     rule). Bellec et al. (2020), Nat. Commun. 11, 3625, eqs. (13)-(15) for LIF neurons.
+
+    Parameters
+    ----------
+    optimizer : Adam or SGD
+        Update applied once per trial to the trial's mean gradient (default ``Adam()``).
     """
 
     kind: ClassVar[str] = "spike"
