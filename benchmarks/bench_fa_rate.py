@@ -1,13 +1,13 @@
 """Benchmark: FA/DFA as rate dynamics in Brian2 on the digits, per backend, beside the numpy reference.
 
-Every backend trains the same network (same initial weights, feedback matrices and
-sample order) online, all epochs in one Brian2 run; the numpy reference
+Every backend trains the same network (the NetworkSpec of ``fa_rate_spec``; same initial weights,
+feedback matrices and sample order) online, all epochs in one ``simulate`` run; the numpy reference
 (:class:`bioplaus.reference.credit.FA`, batch size 1) trains in the same process.
 Accuracy is the numpy forward pass on the weights each run recorded at each epoch's end.
 
     python benchmarks/bench_fa_rate.py                       # numpy and cpp, 20 epochs
     python benchmarks/bench_fa_rate.py --backends cpp --epochs 30 --rule dfa
-    python benchmarks/bench_fa_rate.py --per-epoch           # also: one cpp rerun per epoch (run_args)
+    python benchmarks/bench_fa_rate.py --per-epoch           # also: the harness rule, one cpp rerun per epoch
 
 Columns: ``build s`` is object creation plus code generation and compilation (standalone);
 ``s/epoch`` and ``samples/s`` count simulated training only; ``first >= 0.95`` is the first
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
 
     from bioplaus.backends import availability
     from bioplaus.data import load_dataset
-    from bioplaus.networks.fa_rate import FARateNetwork, FARateSimulation, train_fa_rate
+    from bioplaus.networks.fa_rate import FARateNetwork, train_fa_rate
     from bioplaus.reference.credit import DFA, FA, TrainSettings
     from bioplaus.reference.mlp import MLP
 
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
             continue
         print(f"# running {backend} ...", flush=True)
         res = train_fa_rate(spec, net0.weights, net0.biases, feedback, d.x_train, targets, orders, backend,
-                            threads=args.threads, snapshots=True)
+                            threads=args.threads)
         curve = [_acc(MLP(W, b, "tanh", args.loss), d.x_test, d.y_test) for W, b in res.snapshots[1:]]
         dw = max(float(np.abs(a - r).max()) for a, r in
                  zip(res.weights + res.biases, ref.net.weights + ref.net.biases))
@@ -101,23 +101,34 @@ def main(argv=None) -> int:
                      f"{res.timings['build_s']:.1f}", f"{run_s / args.epochs:.3f}", f"{n * args.epochs / run_s:.0f}",
                      f"{dw:.1e}"])
         if args.per_epoch and backend in ("cpp", "cuda"):
-            sim = FARateSimulation(spec, backend, threads=args.threads)
-            W, b = [w.copy() for w in net0.weights], [v.copy() for v in net0.biases]
+            # the harness rule: one compiled build, rerun per epoch with the epoch's order and the weights
+            from bioplaus.harness import make_credit_rule
+
+            learner = make_credit_rule(f"{args.rule}-brian2", backend=backend, threads=args.threads).learner()
+            net = net0.copy()
+            learner.init(net, np.random.default_rng(fb_ss), settings)
+            orders_it = iter(orders)
+
+            class _Orders:   # hands the learner the same orders as the other runs
+                def permutation(self, n):
+                    return next(orders_it)
+
             build, per, curve2 = 0.0, [], []
             try:
-                for order in orders:
+                for e in range(args.epochs):
                     t0 = time.perf_counter()
-                    r = sim.train(W, b, feedback, d.x_train, targets, [order])
+                    learner.train_epoch(d.x_train, d.y_train, _Orders())
                     wall = time.perf_counter() - t0
-                    if r.rebuilt:
-                        build = r.timings["build_s"]
-                    per.append(wall - (r.timings["build_s"] if r.rebuilt else 0.0))
-                    W, b = r.weights, r.biases
-                    curve2.append(_acc(MLP(W, b, "tanh", args.loss), d.x_test, d.y_test))
+                    if e == 0:
+                        build = wall
+                    else:
+                        per.append(wall)
+                    curve2.append(_acc(net, d.x_test, d.y_test))
             finally:
-                sim.close()
+                learner.close()
+            W, b = net.weights, net.biases
             dw2 = max(float(np.abs(a - r_).max()) for a, r_ in zip(W + b, ref.net.weights + ref.net.biases))
-            rows.append([f"Brian2 {backend} (rerun per epoch)", f"{curve2[-1]:.4f}", f"{max(curve2):.4f}",
+            rows.append([f"Brian2 {backend} (harness rule, rerun per epoch)", f"{curve2[-1]:.4f}", f"{max(curve2):.4f}",
                          first95(curve2), f"{build:.1f}", f"{np.mean(per):.3f}", f"{n / np.mean(per):.0f}",
                          f"{dw2:.1e}"])
 

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from bioplaus.data import load_dataset
     from bioplaus.experiments.base import RunContext
     from bioplaus.experiments.fa_spiking import FASpikingExperiment
-    from bioplaus.networks.fa_spiking import SpikingFA, fa_schedule, run_fa
+    from bioplaus.networks.fa_spiking import SpikingFA, fa_schedule, run_fa_spec
 
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -65,13 +65,13 @@ def main(argv=None) -> int:
         warm = 0.0
         if backend == "cython":  # compile (and cache) the Cython code first, outside the timed run
             t0 = time.perf_counter()
-            run_fa(cfg, sch, 10, backend, seed=args.seed, duration=cfg.dt * 10)
+            run_fa_spec(cfg, sch, 10, backend, seed=args.seed, duration=cfg.dt * 10)
             warm = time.perf_counter() - t0
         t0 = time.perf_counter()
-        r = run_fa(cfg, sch, 10, backend, seed=args.seed, threads=args.threads)
+        r = run_fa_spec(cfg, sch, 10, backend, seed=args.seed, threads=args.threads)
         wall = time.perf_counter() - t0
         run_s = r.timings["run_s"]
-        build_s = r.timings.get("compile_s", r.timings["build_objects_s"]) + warm
+        build_s = r.timings.get("compile.make_s", r.timings["build_objects_s"]) + warm
         rows.append((backend, build_s, run_s, len(sch) / run_s, float(cfg.window) * len(sch) / run_s, wall))
         print(f"{backend}: run {run_s:.2f} s", flush=True)
     print(f"\n## Backend times: {d.n_features}-{cfg.n_hidden}-10 network, {len(tr)} training + {len(te)} test "

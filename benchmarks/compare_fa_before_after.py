@@ -4,10 +4,10 @@ For each checkout, in a fresh process with ``PYTHONPATH`` pointing at it:
 
 * rate FA and DFA (6-8-5-3, tanh, MSE, 50 online updates, lr 0.1) against the numpy reference
   (largest weight difference relative to the largest weight) -- with the network the checkout
-  provides (``fa_rate_spec`` if present, else ``train_fa_rate``);
+  provides (``fa_rate_spec`` if present, else the hand-wired ``train_fa_rate`` of older checkouts);
 * spiking FA on digits (200 training / 200 test samples, 30 hidden LIF units, 2 epochs,
   present 60 ms, rest 10 ms, dt 1 ms, numpy) for seeds 0, 1, 2 (``run_fa_spec`` if present,
-  else ``run_fa``): accuracies per phase, and whether spikes and weights are identical.
+  else the hand-wired ``run_fa`` of older checkouts): accuracies per phase, and whether spikes and weights are identical.
 
     git worktree add /tmp/main_before <commit>
     python benchmarks/compare_fa_before_after.py --baseline /tmp/main_before
@@ -57,7 +57,7 @@ for rule in ("fa", "dfa"):
     scale = max(float(np.abs(w).max()) for w in ref.net.weights)
     res[f"rate_{rule}_rel_err"] = max(float(np.abs(g - w).max()) for g, w in zip(W, ref.net.weights)) / scale
 d = load_dataset("digits", seed=0)
-run = getattr(fs, "run_fa_spec", fs.run_fa)
+run = fs.run_fa_spec if hasattr(fs, "run_fa_spec") else fs.run_fa
 for seed in (0, 1, 2):
     cfg = fs.SpikingFA(n_hidden=30, present="60 ms", rest="10 ms", dt="1 ms", epochs=2)
     sch = fs.fa_schedule(d.x_train, d.y_train, np.arange(200), 2, {"test": np.arange(200)},

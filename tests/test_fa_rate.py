@@ -184,18 +184,22 @@ def test_experiment_produces_rows_arrays_summary_figure():
     assert "numpy reference" in out.summary
 
 
+BACKENDS_RERUN = ("numpy", "cpp")
+
+
 @pytest.mark.standalone
 def test_cpp_standalone_equals_numpy_and_reruns_without_recompiling(tmp_path):
     """One compiled build, rerun with the next epoch's order, weights and momentum as run_args."""
     from bioplaus.spec.credit import SampleRates
     from bioplaus.simulation import Simulation
 
-    x, y, ref, W0, b0, fb = _problem("fa", "cross_entropy")
+    settings = TrainSettings(lr=LR, momentum=0.5, batch_size=1, loss="cross_entropy")
+    x, y, ref, W0, b0, fb = _problem("fa", "cross_entropy", settings)
     targets = ref.net.targets(y, SIZES[-1])
     spec = FARateNetwork(sizes=SIZES, rule="fa", lr=LR, loss="cross_entropy", momentum=0.5)
     orders = [np.random.default_rng(1).permutation(N), np.random.default_rng(2).permutation(N)]
     results = {}
-    for backend in ("numpy", "cpp"):
+    for backend in BACKENDS_RERUN:
         with Simulation(spec.network(W0, b0, fb, x, targets, orders[:1]), backend,
                         directory=str(tmp_path / backend) if backend == "cpp" else None) as sim:
             first = sim.run()

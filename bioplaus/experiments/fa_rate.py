@@ -141,7 +141,10 @@ class FARateExperiment(Experiment):
 
         ctx.log(f"fa_rate: {p.rule} {'-'.join(map(str, sizes))} on {data.name} ({len(x_tr)} train samples), "
                 f"{p.epochs} epochs in one Brian2 run on {ctx.backend}")
-        res = _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx)
+        from ..networks.fa_rate import train_fa_rate
+
+        res = train_fa_rate(spec, net0.weights, net0.biases, feedback or None, x_tr, targets, orders, ctx.backend,
+                            threads=ctx.threads, sign_scale=p.feedback_scale, kp_decay=p.kp_decay)
         n = len(x_tr)
         sim_s = res.timings.get("run_s", 0.0)
         build_s = res.timings.get("build_s", 0.0)
@@ -215,46 +218,6 @@ class FARateExperiment(Experiment):
         fig = _learning_curve(rows, p, ctx.backend)
         return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"learning_curve": fig},
                                 info={"timings": {**timing, **res.timings}, "final_test_acc": last["test_acc"]})
-
-
-def _train_spec(p, sizes, spec, net0, feedback, x_tr, targets, orders, ctx):
-    """One :func:`~bioplaus.simulation.simulate` run of :func:`~bioplaus.networks.fa_rate.fa_rate_spec`:
-    weight snapshots at every epoch boundary and the settled output of every window."""
-    from types import SimpleNamespace
-
-    from ..networks.fa_rate import mlp_weights
-    from ..simulation import simulate
-    from ..spec.network import Monitor
-
-    n, L = len(x_tr), len(sizes) - 1
-    window = spec.present + spec.rest
-    epoch_T = n * window
-    mons = [Monitor(f"{w}{l}", ("w",), dt=epoch_T) for l in range(1, L + 1) for w in "Wb"]
-    mons.append(Monitor("err", ("p",)))
-    net = spec.network(net0.weights, net0.biases, feedback or None, x_tr, targets, orders,
-                       sign_scale=p.feedback_scale, kp_decay=p.kp_decay, monitors=mons)
-    r = simulate(net, ctx.backend, threads=ctx.threads)
-    W, b = mlp_weights(r)
-
-    def snaps(proj: str, n_pre: int, n_post: int) -> list[np.ndarray]:
-        hist = r[f"{proj}.state.w"]
-        out = []
-        for k in range(hist.shape[1]):
-            m = np.zeros((n_post, n_pre))
-            m[r[f"{proj}.j"], r[f"{proj}.i"]] = hist[:, k]
-            out.append(m)
-        return out
-
-    sW = [snaps(f"W{l}", sizes[l - 1], sizes[l]) for l in range(1, L + 1)]
-    sb = [[m[:, 0] for m in snaps(f"b{l}", 1, sizes[l])] for l in range(1, L + 1)]
-    snapshots = [([m[k] for m in sW], [v[k] for v in sb]) for k in range(len(orders) + 1)]
-    steps_T = int(round(float(window) / float(spec.dt)))
-    steps_P = int(round(float(spec.present) / float(spec.dt)))
-    # monitors record at the start of a step: window k's settled output is read one step after its last presentation
-    outputs = r["err.state.p"].T[np.arange(len(orders) * n) * steps_T + steps_P]
-    run_s = r.timings.get("run_s", r.timings.get("run_binary_s", r.timings.get("codegen_compile_run_s", 0.0)))
-    return SimpleNamespace(weights=W, biases=b, snapshots=snapshots, outputs=outputs,
-                           timings={"build_s": r.timings["total_s"] - run_s, "run_s": run_s})
 
 
 def _learning_curve(rows, p, backend):

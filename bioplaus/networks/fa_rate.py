@@ -86,7 +86,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..spec.params import Spec, choice, integer, number, quantity, set_field
 
-__all__ = ["fa_rate_spec", "mlp_weights", "ROUTINGS", "FARateNetwork", "RULES", "LOSSES", "ACTIVATIONS"]
+__all__ = ["fa_rate_spec", "mlp_weights", "train_fa_rate", "FARateResult", "ROUTINGS", "FARateNetwork", "RULES", "LOSSES", "ACTIVATIONS"]
 
 RULES = ("fa", "dfa")
 LOSSES = ("mse", "cross_entropy")
@@ -184,6 +184,10 @@ class FARateNetwork(Spec):
     @property
     def steps_rest(self) -> int:
         return int(round(float(self.rest) / float(self.dt)))
+
+    @property
+    def steps_window(self) -> int:
+        return self.steps_present + self.steps_rest
 
     @property
     def window(self):
@@ -321,3 +325,53 @@ def mlp_weights(result) -> tuple[list[np.ndarray], list[np.ndarray]]:
         bs.append(np.asarray(arrays[f"b{l}.w"], dtype=float)[np.argsort(arrays[f"b{l}.j"])])
         l += 1
     return Ws, bs
+
+
+@dataclass
+class FARateResult:
+    """Final weights and biases (as :class:`~bioplaus.reference.mlp.MLP`), ``snapshots`` ``(weights, biases)`` at
+    the start and at every epoch's end, the settled output ``p`` of every window, timings, the simulation result."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    snapshots: list[tuple[list[np.ndarray], list[np.ndarray]]]
+    outputs: np.ndarray
+    timings: dict[str, float]
+    result: Any
+
+
+def train_fa_rate(settings: FARateNetwork, weights, biases, feedback, x, targets, orders, backend: str = "numpy",
+                  *, threads: int | None = None, sign_scale: float = 1.0, kp_decay: float = 0.0) -> FARateResult:
+    """Every epoch of ``orders`` in one :func:`~bioplaus.simulation.simulate` run of ``settings.network(...)``,
+    with weight snapshots at every epoch boundary (epochs of equal length) and the output of every window."""
+    from ..simulation import simulate
+    from ..spec.network import Monitor
+
+    sizes = settings.sizes
+    n, L = len(orders[0]), len(sizes) - 1
+    if any(len(o) != n for o in orders):
+        raise ConfigError("orders", [len(o) for o in orders], "epochs of equal length")
+    epoch_T = n * settings.window
+    mons = [Monitor(f"{w}{l}", ("w",), dt=epoch_T) for l in range(1, L + 1) for w in "Wb"]
+    mons.append(Monitor("err", ("p",)))
+    net = settings.network(weights, biases, feedback, x, targets, orders, sign_scale=sign_scale, kp_decay=kp_decay,
+                           monitors=mons)
+    r = simulate(net, backend, threads=threads)
+    W, b = mlp_weights(r)
+
+    def snaps(proj: str, n_pre: int, n_post: int) -> list[np.ndarray]:
+        hist = r[f"{proj}.state.w"]
+        out = []
+        for k in range(hist.shape[1]):
+            m = np.zeros((n_post, n_pre))
+            m[r[f"{proj}.j"], r[f"{proj}.i"]] = hist[:, k]
+            out.append(m)
+        return out
+
+    sW = [snaps(f"W{l}", sizes[l - 1], sizes[l]) for l in range(1, L + 1)]
+    sb = [[m[:, 0] for m in snaps(f"b{l}", 1, sizes[l])] for l in range(1, L + 1)]
+    snapshots = [([m[k] for m in sW], [v[k] for v in sb]) for k in range(len(orders) + 1)]
+    # monitors record at the start of a step: window k's settled output is read one step after its last presentation
+    outputs = r["err.state.p"].T[np.arange(len(orders) * n) * settings.steps_window + settings.steps_present]
+    run_s = r.timings.get("run_s", r.timings.get("run_binary_s", r.timings.get("codegen_compile_run_s", 0.0)))
+    return FARateResult(W, b, snapshots, outputs, {"build_s": r.timings["total_s"] - run_s, "run_s": run_s}, r)

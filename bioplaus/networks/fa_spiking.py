@@ -26,35 +26,35 @@ populations ``err`` = (``E+``, ``E-``), one unit per class each:
   :math:`\Delta W \propto -\nu_{pre}\, (G e)\, f'` (DFA) for the hidden layer and
   :math:`-\nu_{pre}\, e\, f'` for the output layer, with :math:`e = \nu^{out} - \nu^{label}`.
 
-The inputs and targets are :class:`~brian2.TimedArray` schedules and ``plastic`` follows a
-third one, so training epochs and the evaluation passes between them form one
-``Network.run`` (one compiled binary on ``cpp``). A sample is classified by the output that
+The samples, labels and learning factors are a :class:`~bioplaus.spec.protocol.Protocol`, so
+training epochs and the evaluation passes between them form one run (one compiled binary on ``cpp``). A sample is classified by the output that
 fires most during its window.
 
 :func:`fa_spiking_spec` describes this network as a :class:`~bioplaus.spec.network.NetworkSpec`
 (:mod:`bioplaus.spec.credit`: SpikingError, Feedback into dendrites, ErrorTriggered; the
 :class:`~bioplaus.spec.protocol.Protocol` presents the samples), of any depth and with LIF or AdEx
-hidden units; :func:`run_fa_spec` builds and runs it with :func:`bioplaus.simulation.simulate` and
-reproduces :func:`run_fa` (the hand-wired build below, kept as the reference of that test) spike
-for spike. The ``fa_spiking`` experiment uses the spec.
+hidden units; :func:`run_fa_spec` builds and runs it with :func:`bioplaus.simulation.simulate`
+(it reproduces the earlier hand-wired Brian2 network spike for spike; the tests compare against a
+recorded fingerprint of that network's spikes and weights). The ``fa_spiking`` experiment uses it.
+Nothing in this module creates Brian2 objects.
 
 Reference: E. O. Neftci, C. Augustine, S. Paul and G. Detorakis (2017), *Event-driven random
 back-propagation: enabling neuromorphic deep learning machines*, Front. Neurosci. 11:324.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import Hz, ms, second
+from brian2 import Hz, ms
 
 from ..errors import ConfigError
 from ..spec.params import Spec, choice, integer, number, quantity, set_field
-from .stdp_classifier import INPUT_RATE, Schedule, quiet_order_warnings, schedule_functions, window_counts
+from .stdp_classifier import Schedule, quiet_order_warnings, window_counts
 
-__all__ = ["fa_spiking_spec", "run_fa_spec", "schedule_protocol", "initial_weights", "SpikingFA", "BuiltFA", "FARun", "build_fa", "run_fa", "fa_schedule", "predict_counts", "Schedule"]
+__all__ = ["fa_spiking_spec", "run_fa_spec", "schedule_protocol", "initial_weights", "SpikingFA", "FARun",
+           "fa_schedule", "predict_counts", "Schedule"]
 
 
 @dataclass(frozen=True)
@@ -125,118 +125,6 @@ class SpikingFA(Spec):
     @property
     def window(self):
         return self.present + self.rest
-
-
-@dataclass
-class BuiltFA:
-    net: Any
-    groups: dict[str, Any]
-    synapses: dict[str, Any]
-    monitors: dict[str, Any]
-    feedback: np.ndarray       # G, (n_hidden, n_out)
-    w1_init: np.ndarray        # (n_input, n_hidden)
-    w2_init: np.ndarray        # (n_hidden, n_out)
-
-
-def _declare(params: dict[str, Any]) -> list[str]:
-    from ..build.registry import declare_params
-
-    return declare_params(params)
-
-
-def build_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, *, seed: int = 0,
-             w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
-             record_hidden: int = 20) -> BuiltFA:
-    """Create the Brian2 objects under the active device (inside :func:`bioplaus.backends.session`)."""
-    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, defaultclock
-
-    defaultclock.dt = cfg.dt
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xFA]))
-    n_in, n_hid, n_out = schedule.n_input, cfg.n_hidden, n_classes
-    fns = schedule_functions(schedule, cfg.present, cfg.rest, cfg.dt)
-    learn = fns["learn"]
-    label_of = TimedArray(np.append(schedule.labels, -1).astype(float), dt=fns["order"].dt * second, name="label_of")
-
-    inp = NeuronGroup(n_in, INPUT_RATE + "\nmax_rate : Hz (shared, constant)", threshold="rand() < rate*dt",
-                      namespace={k: fns[k] for k in ("pixels", "order", "gate")}, name="input")
-    inp.max_rate = cfg.max_rate
-    label = NeuronGroup(n_out, "rate = target_rate*gate(t)*int(abs(label_of(t) - i) < 0.5) : Hz\n"
-                               "target_rate : Hz (shared, constant)",
-                        threshold="rand() < rate*dt", namespace={"gate": fns["gate"], "label_of": label_of},
-                        name="label")
-    label.target_rate = cfg.target_rate
-
-    lif = """dv/dt = -v/tau_m : 1 (unless refractory)
-             dU/dt = -U/tau_U : 1
-             plastic : 1 (shared)"""
-    lif_params = dict(tau_m=cfg.tau_m, tau_U=cfg.tau_U)
-    groups = {}
-    for name, n in (("hidden", n_hid), ("output", n_out)):
-        g = NeuronGroup(n, "\n".join([lif, *_declare(lif_params)]), threshold="v > 1", reset="v = 0",
-                        refractory=cfg.t_ref, method="exact", name=name, namespace={"learn": learn})
-        for k, v in lif_params.items():
-            setattr(g, k, v)
-        g.run_regularly("plastic = learn(t)", dt=learn.dt * second, when="start", name=f"{name}_plasticity_switch")
-        groups[name] = g
-    err_params = dict(tau_err=cfg.tau_err, err_floor=cfg.err_floor)
-    err = NeuronGroup(2 * n_out, "\n".join(["dv/dt = -v/tau_err : 1", *_declare(err_params)]),
-                      threshold="v > 1", reset="v -= 1", method="exact", name="err",
-                      events={"floor": "v < err_floor"})
-    err.run_on_event("floor", "v = err_floor")
-    for k, v in err_params.items():
-        setattr(err, k, v)
-
-    # plastic feed-forward synapses: event-driven, gated by the dendritic error and a boxcar on v
-    ff_params = dict(eta=cfg.eta, b_low=cfg.b_low, b_high=cfg.b_high, w_max=cfg.w_max)
-    ff_model = "\n".join(["w : 1", *_declare(ff_params)])
-    # two pathways, so that each code block is vectorisable on the numpy target
-    def ff_pre(lower_gate: bool) -> dict[str, str]:
-        gate = "int(v_post > b_low)*int(v_post < b_high)" if lower_gate else "int(v_post < b_high)"
-        return {"pre": "v_post += w", "learn": f"w = clip(w - plastic_post*eta*U_post*{gate}, -w_max, w_max)"}
-
-    synapses = {}
-    hid, out = groups["hidden"], groups["output"]
-    if w1 is None:
-        w1 = rng.normal(0.0, cfg.w1_init, size=(n_in, n_hid))
-    if w2 is None:
-        w2 = rng.normal(0.0, cfg.w2_init, size=(n_hid, n_out))
-    for name, pre, post, W, lower_gate in (("w1", inp, hid, w1, True), ("w2", hid, out, w2, cfg.gate_output)):
-        s = Synapses(pre, post, ff_model, on_pre=ff_pre(lower_gate), name=name)
-        ii, jj = np.meshgrid(np.arange(W.shape[0]), np.arange(W.shape[1]), indexing="ij")
-        s.connect(i=ii.ravel().astype(np.int32), j=jj.ravel().astype(np.int32))
-        for k, v in ff_params.items():
-            setattr(s, k, v)
-        s.w = np.asarray(W, dtype=float).ravel()
-        synapses[name] = s
-
-    # error computation: E+_k = err[k], E-_k = err[n_out + k]
-    k = np.arange(n_out, dtype=np.int32)
-    for name, src, sign in (("output_err", out, 1.0), ("label_err", label, -1.0)):
-        s = Synapses(src, err, "c : 1 (constant)", on_pre="v_post += c", name=name)
-        s.connect(i=np.concatenate([k, k]), j=np.concatenate([k, k + n_out]))
-        s.c = np.concatenate([np.full(n_out, sign * cfg.w_err), np.full(n_out, -sign * cfg.w_err)])
-        synapses[name] = s
-    # error feedback into the dendritic compartments: own error for the output, fixed random G for hidden
-    s = Synapses(err, out, "c : 1 (constant)", on_pre="U_post += c", name="err_output")
-    s.connect(i=np.concatenate([k, k + n_out]), j=np.concatenate([k, k]))
-    s.c = np.concatenate([np.full(n_out, cfg.u_inc), np.full(n_out, -cfg.u_inc)])
-    synapses["err_output"] = s
-    if feedback is None:
-        feedback = rng.normal(0.0, 1.0, size=(n_hid, n_out)) * cfg.feedback_scale
-    G = np.asarray(feedback, dtype=float)
-    s = Synapses(err, hid, "g : 1 (constant)", on_pre="U_post += g", name="err_hidden")
-    ii, jj = np.meshgrid(np.arange(2 * n_out), np.arange(n_hid), indexing="ij")
-    s.connect(i=ii.ravel().astype(np.int32), j=jj.ravel().astype(np.int32))
-    s.g = np.concatenate([G.T, -G.T]).ravel()       # row (err unit) major, matching the connect order
-    synapses["err_hidden"] = s
-
-    monitors = {"output": SpikeMonitor(out, name="output_spikes"), "err": SpikeMonitor(err, name="err_spikes")}
-    if record_hidden:
-        monitors["hidden"] = SpikeMonitor(hid[:min(record_hidden, n_hid)], name="hidden_spikes")
-    groups.update(input=inp, label=label, err=err)
-    net = Network(*groups.values(), *synapses.values(), *monitors.values(), name="fa_spiking")
-    return BuiltFA(net=net, groups=groups, synapses=synapses, monitors=monitors, feedback=G,
-                   w1_init=np.asarray(w1, dtype=float), w2_init=np.asarray(w2, dtype=float))
 
 
 def schedule_protocol(schedule: Schedule, cfg: SpikingFA):
@@ -327,7 +215,13 @@ def run_fa_spec(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str
                 threads: int | None = None, directory=None, report: str | None = None,
                 w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
                 duration=None) -> "FARun":
-    """:func:`run_fa` through the one builder: :func:`fa_spiking_spec` run by :func:`bioplaus.simulation.simulate`."""
+    """Build :func:`fa_spiking_spec` on ``backend`` and run the whole ``schedule`` (training epochs and evaluations)
+    as one :func:`bioplaus.simulation.simulate` run.
+
+    ``w1`` (``(n_input, n_hidden)``), ``w2`` (``(n_hidden, n_classes)``) and ``feedback`` (``G``,
+    ``(n_hidden, n_classes)``) default to seeded random draws (:func:`initial_weights`). ``duration``
+    (default: the whole schedule) runs only the beginning, e.g. to compile the Cython code before a timed run.
+    """
     from ..simulation import simulate
 
     spec = fa_spiking_spec(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
@@ -398,46 +292,3 @@ class FARun:
     def accuracy(self, phase: str) -> float:
         y = self.schedule.labels[self.schedule.phases[phase]]
         return float(np.mean(predict_counts(self.counts[phase]) == y))
-
-
-def run_fa(cfg: SpikingFA, schedule: Schedule, n_classes: int, backend: str = "cpp", *, seed: int = 0,
-           threads: int | None = None, directory=None, report: str | None = None,
-           w1: np.ndarray | None = None, w2: np.ndarray | None = None, feedback: np.ndarray | None = None,
-           duration=None) -> FARun:
-    """Build on ``backend`` and run the whole ``schedule`` (training epochs and evaluations) as one run.
-
-    ``w1`` (``(n_input, n_hidden)``), ``w2`` (``(n_hidden, n_classes)``) and ``feedback`` (``G``,
-    ``(n_hidden, n_classes)``) default to seeded random draws. ``duration`` (default: the whole
-    schedule) runs only the beginning, e.g. to compile the Cython code before a timed run.
-    """
-    import brian2
-
-    from ..backends import session
-
-    with session(backend, directory=directory, threads=threads, seed=seed) as s, quiet_order_warnings():
-        t0 = time.perf_counter()
-        b = build_fa(cfg, schedule, n_classes, seed=seed, w1=w1, w2=w2, feedback=feedback)
-        w1_0, w2_0 = b.w1_init.copy(), b.w2_init.copy()
-        t1 = time.perf_counter()
-        b.net.run(len(schedule) * cfg.window if duration is None else duration, report=report)
-        t2 = time.perf_counter()
-        s.finish()
-        t3 = time.perf_counter()
-        timings = {"build_objects_s": t1 - t0, "total_s": t3 - t0}
-        if s.standalone:
-            timers = brian2.device.timers
-            timings["compile_s"] = float(timers["compile"].get("make") or 0.0)
-            timings["run_s"] = float(timers.get("run_binary") or 0.0)
-        else:
-            timings["run_s"] = t2 - t1
-        w1 = np.array(b.synapses["w1"].w[:]).reshape(-1, cfg.n_hidden)
-        w2 = np.array(b.synapses["w2"].w[:]).reshape(cfg.n_hidden, n_classes)
-        g = np.array(b.synapses["err_hidden"].g[:]).reshape(2 * n_classes, cfg.n_hidden)[:n_classes].T
-        spikes = {k: (np.array(m.t[:] / second), np.array(m.i[:])) for k, m in b.monitors.items()}
-    window = float(cfg.window)
-    counts, err_counts = {}, {}
-    for name, sl in schedule.phases.items():
-        n = sl.stop - sl.start
-        counts[name] = window_counts(*spikes["output"], window, n, n_classes, start=sl.start)
-        err_counts[name] = window_counts(*spikes["err"], window, n, 2 * n_classes, start=sl.start)
-    return FARun(cfg, schedule, w1, w2, w1_0, w2_0, b.feedback, g, counts, err_counts, spikes, timings)
