@@ -64,6 +64,31 @@ class PairStudy(Experiment):
 '''
 
 
+#: a small network model file (seed 0 in the file; the runs below use seed 3)
+NET_FILE = """
+seed = 0
+duration = "100 ms"
+
+[[populations]]
+name = "inp"
+size = 20
+model = { type = "poisson", rates = "30 Hz", frozen = true }
+
+[[populations]]
+name = "out"
+size = 2
+model = { type = "LIF", I_ext = "0.15 nA" }
+
+[[projections]]
+name = "ff"
+pre = "inp"
+post = "out"
+w_init = [0.2, 0.8]
+weight_scale = "0.5 nA"
+rule = { type = "stdp", preset = "song_abbott" }
+"""
+
+
 def _pair_study(tmp_path: Path) -> Path:
     (tmp_path / "pair_study.py").write_text(PAIR_STUDY)
     model = tmp_path / "pair.toml"
@@ -78,7 +103,10 @@ def test_run_simulates_the_network_that_network_returns(tmp_path):
     equal spec (same digest) to the one network() returns for the same parameters and seed."""
     from bioplaus.simulation import simulate
 
+    net_file = tmp_path / "net.toml"
+    net_file.write_text(NET_FILE)
     cases = [(_pair_study(tmp_path), ["params.A_plus=0.02"]),
+             (net_file, ["projections.ff.rule.tau_plus=30ms"]),
              ("stdp_window", ["params.n_points=5"]),
              ("oja_pca", ["params.n_samples=100"])]
     for k, (model, overrides) in enumerate(cases):
