@@ -197,6 +197,8 @@ def _bounds(p: Any) -> str:
         parts.append("one of " + " | ".join(map(str, p.options)))
     elif p.kind == "bool":
         parts.append("true | false")
+    elif p.kind == "spec":
+        parts.append(" | ".join(t.__name__ for t in getattr(p, "types", ())))
     if p.positive:
         parts.append("> 0")
     if p.nonnegative:

@@ -8,16 +8,15 @@ before any Brian2 object is built or any code is compiled.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
-from brian2 import ms, second
-from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
+from brian2 import ms
 
 from ..errors import ConfigError, did_you_mean
 from .neurons import InputModel, NeuronModel, SpikeTrains
-from .params import Spec, choice, integer, number, quantity, set_field, unit_name
+from .params import Spec, choice, integer, number, param, quantity, set_field, unit_name
 from .init import initial_value
 from .rules import Homeostasis, Rule, Static
 
@@ -109,7 +108,7 @@ class FixedInDegree(Spec):
     """Every postsynaptic unit receives exactly ``k`` synapses from distinct presynaptic units,
     chosen uniformly at random (``allow_self=False``: never from the unit with its own index)."""
 
-    k: int
+    k: int   # checked by the projection that uses it, so that errors carry its name
     allow_self: bool = True
 
 
@@ -117,7 +116,7 @@ class FixedInDegree(Spec):
 class FixedOutDegree(Spec):
     """Every presynaptic unit makes exactly ``k`` synapses onto distinct postsynaptic units."""
 
-    k: int
+    k: int   # checked by the projection that uses it, so that errors carry its name
     allow_self: bool = True
 
 
@@ -125,17 +124,12 @@ class FixedOutDegree(Spec):
 class Explicit(Spec):
     """Synapses listed one by one: presynaptic ``i[s]`` to postsynaptic ``j[s]`` (e.g. read from a file)."""
 
-    i: Any
-    j: Any
+    i: Any = param(integer=True, ndim=1)
+    j: Any = param(integer=True, ndim=1)
+    _owner: ClassVar[str] = "connectivity"
 
     def __post_init__(self):
-        for f in ("i", "j"):
-            a = np.asarray(getattr(self, f))
-            if a.ndim != 1 or (a.size and a.dtype.kind not in "iu" and not np.all(np.mod(a, 1) == 0)):
-                raise ConfigError(f"connectivity.{f}", f"array of shape {a.shape}", "a list of integer indices")
-            a = a.astype(np.int64)
-            a.setflags(write=False)
-            set_field(self, f, a)
+        super().__post_init__()
         if self.i.shape != self.j.shape:
             raise ConfigError("connectivity.j", f"{self.j.size} indices", f"one per presynaptic index ({self.i.size})")
 
@@ -189,19 +183,23 @@ class Projection(Spec):
     name: str
     pre: str
     post: str
-    rule: Rule = field(default_factory=Static)
+    rule: Rule = param(types=Rule, default_factory=Static, expected="a plasticity rule (e.g. PairSTDP(), Oja())")
     connectivity: Any = "all"
     w_init: Any = 0.5
     weight_scale: Any = None
-    receptor: str = "exc"
-    delay: Any = None
-    homeostasis: Homeostasis | None = None
+    receptor: str = param("exc", choices=("exc", "inh"))
+    delay: Any = param(None, unit=ms, nonnegative=True, allow_none=True)
+    homeostasis: Homeostasis | None = param(None, types=Homeostasis, allow_none=True,
+                                            expected="WeightNormalization(...), SynapticScaling(...) or None")
+
+    @property
+    def _owner(self) -> str:
+        return f"projections.{self.name}"
 
     def __post_init__(self):
         _check_name("Projection", self.name)
-        owner = f"projections.{self.name}"
-        if not isinstance(self.rule, Rule):
-            raise ConfigError(f"{owner}.rule", self.rule, "a plasticity rule (e.g. PairSTDP(), Oja())")
+        super().__post_init__()
+        owner = self._owner
         set_field(self, "connectivity", _connectivity(owner, self.connectivity))
         w = self.w_init
         if isinstance(w, (tuple, list)) and len(w) == 2 and np.ndim(w) == 1:
@@ -218,11 +216,6 @@ class Projection(Spec):
             set_field(self, "w_init", arr)
         else:
             set_field(self, "w_init", number(owner, "w_init", w))
-        set_field(self, "receptor", choice(owner, "receptor", self.receptor, ("exc", "inh")))
-        set_field(self, "delay", quantity(owner, "delay", self.delay, ms, nonnegative=True, allow_none=True))
-        if self.homeostasis is not None and not isinstance(self.homeostasis, Homeostasis):
-            raise ConfigError(f"{owner}.homeostasis", self.homeostasis,
-                              "WeightNormalization(...), SynapticScaling(...) or None")
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,31 +227,24 @@ class Modulator(Spec):
     """
 
     name: str
-    times: Any = ()
-    amounts: Any = None
-    tau_d: Any = "200 ms"
+    times: Any = param((), unit=ms, nonnegative=True, ndim=1)
+    amounts: Any = param(None, ndim=1, allow_none=True)
+    tau_d: Any = param("200 ms", unit=ms, positive=True)
+
+    @property
+    def _owner(self) -> str:
+        return f"modulators.{self.name}"
 
     def __post_init__(self):
         _check_name("Modulator", self.name)
-        owner = f"modulators.{self.name}"
-        t = self.times
-        if hasattr(t, "dim"):
-            if get_dimensions(t) != get_dimensions(second):
-                raise ConfigError(f"{owner}.times", str(t), "times in seconds, e.g. ['100 ms', '2 s']")
-            tv = np.asarray(t / second, dtype=float).ravel()
-        else:
-            tv = np.array([float(quantity(owner, f"times[{k}]", x, ms, nonnegative=True) / second)
-                           for k, x in enumerate(t)], dtype=float)
-        if np.any(tv < 0):
-            raise ConfigError(f"{owner}.times", float(tv.min()), "times >= 0")
-        a = np.ones_like(tv) if self.amounts is None else np.asarray(self.amounts, dtype=float).ravel()
-        if a.shape != tv.shape:
-            raise ConfigError(f"{owner}.amounts", f"{a.size} amounts", f"one amount per time ({tv.size})")
-        if not np.all(np.isfinite(a)):
-            raise ConfigError(f"{owner}.amounts", a.tolist(), "finite values")
-        set_field(self, "times", tv)  # seconds, float array
-        set_field(self, "amounts", a)
-        set_field(self, "tau_d", quantity(owner, "tau_d", self.tau_d, ms, positive=True))
+        super().__post_init__()
+        if self.amounts is None:
+            amounts = np.ones(len(self.times))
+            amounts.setflags(write=False)
+            set_field(self, "amounts", amounts)
+        if self.amounts.shape != self.times.shape:
+            raise ConfigError(f"{self._owner}.amounts", f"{self.amounts.size} amounts",
+                              f"one amount per time ({self.times.size})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,15 +258,19 @@ class Monitor(Spec):
     target: str
     variables: tuple[str, ...] = ("spikes",)
     indices: Any = True
-    dt: Any = None
+    dt: Any = param(None, unit=ms, positive=True, allow_none=True)
+
+    @property
+    def _owner(self) -> str:
+        return f"monitors.{self.target}"
 
     def __post_init__(self):
+        super().__post_init__()
         if isinstance(self.variables, str):
             set_field(self, "variables", (self.variables,))
         set_field(self, "variables", tuple(self.variables))
         if not self.variables:
             raise ConfigError(f"monitors.{self.target}.variables", [], "at least one variable")
-        set_field(self, "dt", quantity(f"monitors.{self.target}", "dt", self.dt, ms, positive=True, allow_none=True))
         if self.indices is not True:
             idx = np.asarray(self.indices)
             if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
@@ -306,20 +296,19 @@ class NetworkSpec(Spec):
     projections: tuple[Projection, ...] = ()
     modulators: tuple[Modulator, ...] = ()
     monitors: tuple[Monitor, ...] = ()
-    dt: Any = "0.1 ms"
-    duration: Any = "1 s"
-    seed: int = 0
+    dt: Any = param("0.1 ms", unit=ms, positive=True)
+    duration: Any = param("1 s", unit=ms, positive=True)
+    seed: int = param(0, integer=True, minimum=0)
     name: str = "network"
     protocol: Any = None
     readouts: tuple = ()
     feedback: tuple = ()   # Feedback pathways (bioplaus.spec.credit)
+    _owner: ClassVar[str] = "network"
 
     def __post_init__(self):
         for f in ("populations", "projections", "modulators", "monitors", "readouts", "feedback"):
             set_field(self, f, tuple(getattr(self, f)))
-        set_field(self, "dt", quantity("network", "dt", self.dt, ms, positive=True))
-        set_field(self, "duration", quantity("network", "duration", self.duration, ms, positive=True))
-        set_field(self, "seed", integer("network", "seed", self.seed, minimum=0))
+        super().__post_init__()
         if not self.populations:
             raise ConfigError("network.populations", [], "at least one population")
         pops = self._unique("populations", self.populations)

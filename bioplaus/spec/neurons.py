@@ -7,14 +7,14 @@ The Brian2 equations are rendered by :mod:`bioplaus.build.neurons`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from brian2 import Hz, amp, ms, mV, nA, nS, pA, pF, second, siemens, volt
 
 from ..errors import ConfigError, did_you_mean
-from .params import Spec, check_params, choice, number, param, quantity, set_field
+from .params import Spec, param
 
 __all__ = [
     "NeuronModel", "InputModel", "AdaptiveThreshold", "LIF", "AdEx", "Izhikevich", "RateUnit",
@@ -70,12 +70,6 @@ class AdaptiveThreshold(Spec):
     tau_theta: Any = param("1e7 ms", unit=ms, positive=True)
 
 
-def _check_synapses(obj, name: str) -> None:
-    check_params(obj, name)   # every field declared with param()
-    if obj.adaptation is not None and not isinstance(obj.adaptation, AdaptiveThreshold):
-        raise ConfigError(f"{name}.adaptation", obj.adaptation, "an AdaptiveThreshold or None")
-
-
 @dataclass(frozen=True)
 class LIF(NeuronModel):
     r"""Leaky integrate-and-fire neuron with current- or conductance-based synapses.
@@ -102,12 +96,12 @@ class LIF(NeuronModel):
     E_e: Any = param("0 mV", unit=mV)
     E_i: Any = param("-80 mV", unit=mV)
     I_ext: Any = param("0 nA", unit=nA)
-    adaptation: AdaptiveThreshold | None = None
+    adaptation: AdaptiveThreshold | None = param(None, types=AdaptiveThreshold, allow_none=True,
+                                                 expected="an AdaptiveThreshold or None")
     _probeable: ClassVar[tuple[str, ...]] = ("v", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
-        n = "LIF"
-        _check_synapses(self, n)
+        super().__post_init__()
         if not self.V_reset < self.V_th:
             raise ConfigError("LIF.V_reset", self.V_reset, f"a value below V_th = {self.V_th}")
 
@@ -156,12 +150,12 @@ class AdEx(NeuronModel):
     E_e: Any = param("0 mV", unit=mV)
     E_i: Any = param("-80 mV", unit=mV)
     I_ext: Any = param("0 nA", unit=nA)
-    adaptation: AdaptiveThreshold | None = None
+    adaptation: AdaptiveThreshold | None = param(None, types=AdaptiveThreshold, allow_none=True,
+                                                 expected="an AdaptiveThreshold or None")
     _probeable: ClassVar[tuple[str, ...]] = ("v", "w_a", "g_e", "g_i", "I_syn", "I_ext")
 
     def __post_init__(self):
-        n = "AdEx"
-        _check_synapses(self, n)
+        super().__post_init__()
         if not self.V_peak > self.V_T:
             raise ConfigError("AdEx.V_peak", self.V_peak, f"a value above V_T = {self.V_T}")
 
@@ -274,14 +268,14 @@ class Izhikevich(NeuronModel):
     synapse: str = param("current", choices=SYNAPSE_TYPES)
     E_e: Any = param("0 mV", unit=mV)
     E_i: Any = param("-80 mV", unit=mV)
-    adaptation: AdaptiveThreshold | None = None
+    adaptation: AdaptiveThreshold | None = param(None, types=AdaptiveThreshold, allow_none=True,
+                                                 expected="an AdaptiveThreshold or None")
     _probeable: ClassVar[tuple[str, ...]] = ("v", "u", "g_e", "g_i", "I_ext")
 
     def __post_init__(self):
-        n = "Izhikevich"
         if self.synapse != "current":
             raise ConfigError("Izhikevich.synapse", self.synapse, "'current' (the model has no reversal potentials)")
-        _check_synapses(self, n)
+        super().__post_init__()
 
     def receptor_unit(self):
         return volt / second
@@ -381,33 +375,11 @@ class RateUnit(NeuronModel):
     bias: Any = param(0.0)
     I_ext: Any = param(0.0)
 
-    def __post_init__(self):
-        check_params(self, "RateUnit")
-
     def receptor_unit(self):
         return None
 
 
 # --------------------------------------------------------------------------- inputs
-
-def _as_float_array(owner: str, field: str, value: Any, ndim: int) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{owner}.{field}", _short(value), f"a numeric array with {ndim} dimension(s)") from None
-    if arr.ndim != ndim:
-        raise ConfigError(f"{owner}.{field}", f"array of shape {arr.shape}", f"an array with {ndim} dimension(s)")
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ConfigError(f"{owner}.{field}[{', '.join(map(str, bad))}]", float(arr[tuple(bad)]), "a finite value")
-    arr.setflags(write=False)
-    return arr
-
-
-def _short(v: Any) -> Any:
-    s = repr(v)
-    return s if len(s) < 60 else s[:57] + "..."
-
 
 @dataclass(frozen=True, eq=False)
 class PoissonInput(InputModel):
@@ -418,24 +390,8 @@ class PoissonInput(InputModel):
     (for cross-backend comparisons); otherwise Brian2's own ``PoissonGroup`` is used.
     """
 
-    rates: Any = "10 Hz"
-    frozen: bool = False
-
-    def __post_init__(self):
-        r = self.rates
-        if isinstance(r, (list, tuple, np.ndarray)) and not hasattr(r, "dim"):
-            vals = [quantity("PoissonInput", f"rates[{k}]", x, Hz, nonnegative=True) for k, x in enumerate(r)]
-            r = np.array([float(v) for v in vals]) * Hz
-        elif hasattr(r, "dim") and np.ndim(r) == 1:
-            if not (r.dim == Hz.dim):
-                raise ConfigError("PoissonInput.rates", _short(r), "rates in Hz")
-            if np.any(np.asarray(r) < 0):
-                raise ConfigError("PoissonInput.rates", _short(r), "rates >= 0 Hz")
-        else:
-            r = quantity("PoissonInput", "rates", r, Hz, nonnegative=True)
-        set_field(self, "rates", r)
-        if not isinstance(self.frozen, bool):
-            raise ConfigError("PoissonInput.frozen", self.frozen, "true or false")
+    rates: Any = param("10 Hz", unit=Hz, nonnegative=True, ndim=(0, 1))
+    frozen: bool = param(False, boolean=True)
 
     def size(self):
         return len(self.rates) if np.ndim(self.rates) == 1 else None
@@ -449,34 +405,17 @@ class PoissonInput(InputModel):
 class SpikeTrains(InputModel):
     """Spikes given as arrays: unit ``indices[k]`` fires at ``times[k]``."""
 
-    indices: Any = ()
-    times: Any = ()
-    n: int | None = None
+    indices: Any = param((), integer=True, minimum=0, ndim=1)
+    times: Any = param((), unit=ms, nonnegative=True, ndim=1)
+    n: int | None = param(None, integer=True, minimum=1, allow_none=True)
 
     def __post_init__(self):
-        idx = np.asarray(self.indices)
-        if idx.size and (idx.dtype.kind not in "iu" and not np.all(np.mod(idx, 1) == 0)):
-            raise ConfigError("SpikeTrains.indices", _short(self.indices), "integer unit indices")
-        idx = idx.astype(int).ravel()
-        t = self.times
-        if hasattr(t, "dim"):
-            if t.dim != second.dim:
-                raise ConfigError("SpikeTrains.times", _short(t), "spike times in seconds (e.g. [1, 2]*ms)")
-            tv = np.asarray(t, dtype=float).ravel()
-        else:
-            tv = np.asarray([float(quantity("SpikeTrains", f"times[{k}]", x, ms, nonnegative=True))
-                             for k, x in enumerate(np.atleast_1d(np.asarray(t, dtype=object)))]
-                            if len(np.atleast_1d(np.asarray(t, dtype=object))) else [], dtype=float)
-        if idx.shape != tv.shape:
-            raise ConfigError("SpikeTrains.times", f"{tv.size} times", f"one time per index ({idx.size} indices)")
-        if np.any(tv < 0):
-            raise ConfigError("SpikeTrains.times", float(tv.min()), "times >= 0 s")
-        if np.any(idx < 0):
-            raise ConfigError("SpikeTrains.indices", int(idx.min()), "indices >= 0")
-        if self.n is not None and idx.size and idx.max() >= self.n:
-            raise ConfigError("SpikeTrains.indices", int(idx.max()), f"indices < n = {self.n}")
-        set_field(self, "indices", idx)
-        set_field(self, "times", tv * second)
+        super().__post_init__()
+        if self.indices.shape != self.times.shape:
+            raise ConfigError("SpikeTrains.times", f"{self.times.size} times",
+                              f"one time per index ({self.indices.size} indices)")
+        if self.n is not None and self.indices.size and self.indices.max() >= self.n:
+            raise ConfigError("SpikeTrains.indices", int(self.indices.max()), f"indices < n = {self.n}")
 
     def size(self):
         if self.n is not None:
@@ -495,21 +434,16 @@ class SampleSequence(InputModel):
     The schedule becomes a Brian2 ``TimedArray``, so no Python runs per sample.
     """
 
-    samples: Any = ((0.0,),)
-    present: Any = "100 ms"
-    rest: Any = "0 ms"
-    encoding: str = "rate"
-    max_rate: Any = "63.75 Hz"
-    scale: Any = 1.0
+    samples: Any = param(((0.0,),), ndim=2)
+    present: Any = param("100 ms", unit=ms, positive=True)
+    rest: Any = param("0 ms", unit=ms, nonnegative=True)
+    encoding: str = param("rate", choices=("rate", "poisson"))
+    max_rate: Any = param("63.75 Hz", unit=Hz, positive=True)
+    scale: Any = param(1.0)
 
     def __post_init__(self):
+        super().__post_init__()
         n = "SampleSequence"
-        set_field(self, "samples", _as_float_array(n, "samples", self.samples, 2))
-        set_field(self, "present", quantity(n, "present", self.present, ms, positive=True))
-        set_field(self, "rest", quantity(n, "rest", self.rest, ms, nonnegative=True))
-        set_field(self, "encoding", choice(n, "encoding", self.encoding, ("rate", "poisson")))
-        set_field(self, "max_rate", quantity(n, "max_rate", self.max_rate, Hz, positive=True))
-        set_field(self, "scale", number(n, "scale", self.scale))
         if self.samples.shape[0] == 0:
             raise ConfigError(f"{n}.samples", "0 samples", "at least one sample")
         if self.encoding == "poisson" and (self.samples.min() < 0):

@@ -192,7 +192,7 @@ def set_field(obj: Any, name: str, value: Any) -> None:
 class Param:
     """How one field is validated (see :func:`param`)."""
 
-    kind: str                       # "quantity", "number", "integer", "choice", "bool"
+    kind: str                       # "quantity", "number", "integer", "choice", "bool", "spec"
     unit: Any = None
     positive: bool = False
     nonnegative: bool = False
@@ -201,14 +201,20 @@ class Param:
     minimum: int | None = None
     options: tuple = ()
     allow_none: bool = False
+    ndim: tuple[int, ...] = (0,)    # allowed numbers of array dimensions (0: a scalar)
+    types: tuple = ()               # kind "spec": the accepted classes
+    expected: str = ""              # kind "spec": what the error message asks for
 
     def check(self, owner: str, name: str, value: Any) -> Any:
         """The normalised ``value``, or :class:`~bioplaus.errors.ConfigError` naming ``owner.name``."""
-        if self.kind == "quantity":
-            return quantity(owner, name, value, self.unit, positive=self.positive, nonnegative=self.nonnegative,
-                            allow_none=self.allow_none)
         if value is None and self.allow_none:
             return None
+        if self.ndim != (0,) and _is_array(value):
+            return self._check_array(owner, name, value)
+        if 0 not in self.ndim:
+            raise ConfigError(f"{owner}.{name}", _short(value), self._array_words())
+        if self.kind == "quantity":
+            return quantity(owner, name, value, self.unit, positive=self.positive, nonnegative=self.nonnegative)
         if self.kind == "number":
             return number(owner, name, value, positive=self.positive, nonnegative=self.nonnegative, low=self.low,
                           high=self.high)
@@ -216,34 +222,117 @@ class Param:
             return integer(owner, name, value, minimum=self.minimum)
         if self.kind == "choice":
             return choice(owner, name, value, self.options)
+        if self.kind == "spec":
+            if not isinstance(value, self.types):
+                raise ConfigError(f"{owner}.{name}", _short(value), self.expected or
+                                  " or ".join(t.__name__ for t in self.types) + (" or None" if self.allow_none else ""))
+            return value
         if not isinstance(value, bool):
             raise ConfigError(f"{owner}.{name}", value, "true or false")
         return value
+
+    def _array_words(self) -> str:
+        what = {"quantity": f"quantities in {unit_name(self.unit)}" if self.unit is not None else "quantities",
+                "integer": "integers"}.get(self.kind, "numbers")
+        dims = " or ".join("a scalar" if d == 0 else "a list" if d == 1 else f"an array with {d} dimensions"
+                           for d in self.ndim)
+        return f"{dims} of {what}"
+
+    def _check_array(self, owner: str, name: str, value: Any) -> np.ndarray | Quantity:
+        """An array field: every element checked, errors name the element (``rates[3]``)."""
+        key = f"{owner}.{name}"
+        if self.kind == "quantity":
+            if isinstance(value, Quantity):
+                if get_dimensions(value) != get_dimensions(self.unit):
+                    got = unit_name(get_unit(get_dimensions(value)))
+                    raise ConfigError(key, _short(value), f"{self._array_words()} (got unit {got})")
+                arr = np.array(np.asarray(value), dtype=float)
+            else:   # a list from a model file: each element parsed and checked on its own
+                items = np.asarray(value, dtype=object)
+                if items.ndim != 1:
+                    raise ConfigError(key, f"array of shape {items.shape}", self._array_words())
+                arr = np.array([float(np.asarray(quantity(owner, f"{name}[{k}]", x, self.unit, positive=self.positive,
+                                                               nonnegative=self.nonnegative)))
+                                for k, x in enumerate(items)], dtype=float)
+        else:
+            try:
+                arr = np.array(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ConfigError(key, _short(value), self._array_words()) from None
+        if arr.ndim not in self.ndim:
+            raise ConfigError(key, f"array of shape {arr.shape}", self._array_words())
+        bad = np.argwhere(~np.isfinite(arr))
+        if bad.size:
+            raise ConfigError(_element(key, bad[0]), float(arr[tuple(bad[0])]), "a finite value")
+        if self.kind == "integer":
+            frac = np.argwhere(arr != np.round(arr))
+            if frac.size:
+                raise ConfigError(_element(key, frac[0]), float(arr[tuple(frac[0])]), "an integer")
+        low = 0.0 if self.nonnegative else self.minimum if self.minimum is not None else self.low
+        for bound, test, words in ((low, np.less, ">="), (self.high, np.greater, "<="),
+                                   (0.0 if self.positive else None, np.less_equal, ">")):
+            if bound is not None and arr.size:
+                out = np.argwhere(test(arr, bound))
+                if out.size:
+                    bad_value: Any = float(arr[tuple(out[0])])
+                    if self.kind == "quantity" and get_dimensions(self.unit) is not DIMENSIONLESS:
+                        bad_value = str(Quantity(bad_value, dim=get_dimensions(self.unit)))
+                    raise ConfigError(_element(key, out[0]), bad_value, f"a value {words} {bound:g}")
+        if self.kind == "integer":
+            arr = arr.astype(np.int64)
+        arr.setflags(write=False)
+        if self.kind == "quantity" and get_dimensions(self.unit) is not DIMENSIONLESS:
+            return Quantity(arr, dim=get_dimensions(self.unit))
+        return arr
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) or (isinstance(value, Quantity) and np.ndim(value) > 0)
+
+
+def _element(key: str, index) -> str:
+    return f"{key}[{', '.join(str(int(i)) for i in index)}]"
+
+
+def _short(v: Any) -> Any:
+    s = repr(v)
+    return v if len(s) < 60 else s[:57] + "..."
 
 
 def param(default: Any = dataclasses.MISSING, *, unit: Any = None, positive: bool = False,
           nonnegative: bool = False, low: float | None = None, high: float | None = None,
           integer: bool = False, minimum: int | None = None, choices: tuple | None = None,
-          boolean: bool = False, allow_none: bool = False, doc: str = "") -> Any:
+          boolean: bool = False, allow_none: bool = False, ndim: int | tuple[int, ...] = 0,
+          types: type | tuple[type, ...] | None = None, expected: str = "", default_factory: Any = dataclasses.MISSING,
+          doc: str = "") -> Any:
     """A validated dataclass field, declared once: default, unit and bounds.
 
     ``unit`` (a Brian2 unit: ``ms``, ``mV``, ``Hz``...) makes a quantity field (plain numbers
     are refused, strings such as ``"20 ms"`` parsed); without it the field is a dimensionless
     number (``positive``, ``nonnegative``, inclusive ``low``/``high``), an ``integer``
-    (``minimum``), one of ``choices``, or a ``boolean``. :meth:`Spec.__post_init__` applies it.
+    (``minimum``), one of ``choices``, a ``boolean``, or a spec object of the classes ``types``
+    (``expected`` words the error). ``ndim`` allows arrays: ``1`` a list, ``(0, 1)`` a scalar
+    or a list, ``2`` a table; each element is checked and errors name it (``rates[3]``);
+    arrays are stored read-only (quantity arrays with their unit). ``allow_none`` accepts
+    ``None``. :meth:`Spec.__post_init__` applies it.
 
     >>> from dataclasses import dataclass
-    >>> from brian2 import ms
+    >>> from brian2 import Hz, ms
     >>> @dataclass(frozen=True)
     ... class Decay(Spec):
     ...     tau: Any = param("20 ms", unit=ms, positive=True)
     ...     n: int = param(3, integer=True, minimum=1)
+    ...     rates: Any = param("5 Hz", unit=Hz, nonnegative=True, ndim=(0, 1))
     >>> Decay(tau="5 ms").tau
     5. * msecond
     >>> Decay(tau=5)
     Traceback (most recent call last):
     ...
     bioplaus.errors.ConfigError: Decay.tau = 5: expected a quantity in ms, e.g. '10 ms' (got no unit)
+    >>> Decay(rates=["1 Hz", "-2 Hz"])
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: Decay.rates[1] = '-2 Hz': expected a value >= 0
     """
     if unit is not None:
         kind = "quantity"
@@ -253,14 +342,25 @@ def param(default: Any = dataclasses.MISSING, *, unit: Any = None, positive: boo
         kind = "choice"
     elif boolean:
         kind = "bool"
+    elif types is not None:
+        kind = "spec"
     else:
         kind = "number"
-    spec = Param(kind, unit, positive, nonnegative, low, high, minimum, tuple(choices or ()), allow_none)
-    return dataclasses.field(default=default, metadata={"param": spec, "doc": doc})
+    dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    spec = Param(kind, unit, positive, nonnegative, low, high, minimum, tuple(choices or ()), allow_none, dims,
+                 types if isinstance(types, tuple) else (types,) if types is not None else (), expected)
+    meta = {"param": spec, "doc": doc}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
 
 
 def check_params(obj: Any, owner: str | None = None) -> None:
-    """Validate and normalise every :func:`param` field of the dataclass ``obj`` in place."""
+    """Validate and normalise every :func:`param` field of the dataclass ``obj`` in place.
+
+    Errors name ``owner.field``: ``owner`` defaults to the object's ``_owner`` (a property
+    such as ``projections.ff`` for objects with a name in a network) or its class name.
+    """
     owner = owner or getattr(obj, "_owner", None) or type(obj).__name__
     for f in dataclasses.fields(obj):
         p = f.metadata.get("param")

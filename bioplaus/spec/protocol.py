@@ -28,8 +28,8 @@ import numpy as np
 from brian2 import Hz, ms
 
 from ..errors import ConfigError
-from .neurons import InputModel, _as_float_array
-from .params import Spec, check_params, number, param, set_field
+from .neurons import InputModel
+from .params import Spec, param, set_field
 
 __all__ = ["Phase", "Protocol", "ProtocolInput", "SpikeCountReadout"]
 
@@ -39,20 +39,17 @@ class Phase(Spec):
     """A named run of windows: sample ``indices`` shown in this order at learning-rate factor ``learn``."""
 
     name: str
-    indices: Any = ()
-    learn: Any = 1.0
+    indices: Any = param((), integer=True, ndim=1, doc="sample indices shown, one window each, in this order")
+    learn: Any = param(1.0, nonnegative=True, doc="learning-rate factor of the phase's windows (0: plasticity off)")
+
+    @property
+    def _owner(self) -> str:
+        return f"phases.{self.name}"
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ConfigError("Phase.name", self.name, "an identifier (e.g. 'train0', 'test')")
-        owner = f"phases.{self.name}"
-        idx = np.asarray(self.indices)
-        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-            raise ConfigError(f"{owner}.indices", _short(self.indices), "a list of integer sample indices")
-        idx = idx.astype(np.int64)
-        idx.setflags(write=False)
-        set_field(self, "indices", idx)
-        set_field(self, "learn", number(owner, "learn", self.learn, nonnegative=True))
+        super().__post_init__()
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -80,24 +77,29 @@ class Protocol(Spec):
     learn_in_rest : bool
         ``True`` (Diehl & Cook): the window's learning factor holds for the whole window;
         ``False``: plasticity is on only while the sample is presented (gated windows).
+    batch : int
+        Number of consecutive windows whose weight updates are accumulated and applied
+        together, at the end of the batch (mini-batch learning): within a batch every
+        update is computed from the weights at its start. ``1`` (the default): each update
+        is applied when it happens (online learning).
     """
 
-    samples: Any
+    samples: Any = param(ndim=2)
     phases: Any
-    labels: Any = None
+    labels: Any = param(None, integer=True, minimum=0, ndim=1, allow_none=True)
     present: Any = param("350 ms", unit=ms, positive=True)
     rest: Any = param("150 ms", unit=ms, nonnegative=True)
     learn_in_rest: bool = param(True, boolean=True)
+    batch: int = param(1, integer=True, minimum=1)
 
     def __post_init__(self):
         o = "Protocol"
-        check_params(self, o)
-        samples = _as_float_array(o, "samples", self.samples, 2)
+        super().__post_init__()
+        samples = self.samples
         if samples.shape[0] == 0:
             raise ConfigError(f"{o}.samples", "0 samples", "at least one sample")
         if samples.min() < 0:
             raise ConfigError(f"{o}.samples", float(samples.min()), "values >= 0 (they scale input rates)")
-        set_field(self, "samples", samples)
         phases = tuple(self.phases)
         if not phases:
             raise ConfigError(f"{o}.phases", [], "at least one Phase")
@@ -114,15 +116,9 @@ class Protocol(Spec):
         if sum(len(p) for p in phases) == 0:
             raise ConfigError(f"{o}.phases", "0 windows", "at least one window")
         set_field(self, "phases", phases)
-        if self.labels is not None:
-            lab = np.asarray(self.labels)
-            if lab.shape != (len(samples),) or (lab.size and lab.dtype.kind not in "iu"):
-                raise ConfigError(f"{o}.labels", _short(self.labels), f"{len(samples)} integer class labels")
-            lab = lab.astype(np.int64)
-            if lab.size and lab.min() < 0:
-                raise ConfigError(f"{o}.labels", int(lab.min()), "class labels >= 0")
-            lab.setflags(write=False)
-            set_field(self, "labels", lab)
+        if self.labels is not None and self.labels.shape != (len(samples),):
+            raise ConfigError(f"{o}.labels", f"{self.labels.size} labels", f"{len(samples)} integer class labels "
+                              "(one per sample)")
 
     # ------------------------------------------------------------------ derived
     @property
