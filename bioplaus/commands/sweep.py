@@ -13,11 +13,14 @@ examples:
   bioplaus sweep oja_pca --random 'params.eta=1 Hz:50 Hz:log' --samples 8 --dask --jobs 4 --out results/oja-rand
   bioplaus sweep oja_pca --grid params.eta=5Hz,10Hz --out results/oja-eta --resume
 
-Values are TOML data (never evaluated). Each point runs into DIR/points/<point-id>/;
-DIR/results.csv has one row per point (swept values, seed, status, mode, wall time,
-the experiment's scalar metrics); DIR/sweep.toml records the study.
-On cpp/cuda, points whose networks differ only in (shared, constant) parameters
-share one compiled binary and run it with run_args ("mode" run_args); the plan is
+Values are TOML data (never evaluated); a value listed twice for one key (10ms,0.01s)
+is refused. Each point runs into DIR/points/<point-id>/; DIR/results.csv has one row
+per point (swept values, quantities as numbers with the unit in the column name such
+as params.tau_plus_ms, seed, status, mode, wall time, the experiment's scalar metrics);
+DIR/sweep.toml records the study.
+On cpp/cuda, points whose networks (Experiment.network) differ only in (shared,
+constant) parameters share one compiled binary and run it with run_args ("mode"
+run_args); the plan, with the reason for every point that builds on its own, is
 printed before the points run. Exit status: 0 when every point finished ok or
 diverged, 1 when a point failed, 2 on bad input, 130 when interrupted.
 """
