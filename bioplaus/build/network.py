@@ -21,7 +21,8 @@ from ..spec.network import Explicit, FixedInDegree, FixedOutDegree, NetworkSpec,
 from .eligibility import wire_eligibility
 from .feedback import population_code, projection_code, wire_credit
 from .neurons import rate_input_name
-from .protocol import add_gate, gate_neuron_code, gate_rule_code, gated_populations, track_weight_sum
+from .protocol import (add_gate, batch_rule_code, gate_neuron_code, gate_rule_code, gated_populations,
+                       track_weight_sum)
 from .registry import Code, builder_for, declare_params
 from .rules import modulator_variable
 
@@ -263,6 +264,8 @@ def build_network(spec: NetworkSpec, *, tunable: Any = None) -> BuiltNetwork:
         code = builder_for(proj.rule)(proj.rule, proj, ctx)
         if proj.post in gated:   # a protocol's learning gate (build/protocol.py)
             code = gate_rule_code(code)
+            if spec.protocol.batch > 1:   # mini-batches: increments summed, applied once per batch
+                code = batch_rule_code(code, proj, ctx)
         if proj.homeostasis is not None:
             code = _merge(code, builder_for(proj.homeostasis)(proj.homeostasis, proj, ctx))
         if code.track_sum:

@@ -18,6 +18,18 @@ of each window to ``learn(t)`` (times ``gate(t)``, switched at presentation boun
 ``learn_in_rest=False``). Gated rules multiply each weight increment by ``plastic_post``
 (:func:`gate_rule_code`); an adaptive threshold grows by ``plastic*theta_plus`` and decays at
 rate ``plastic/tau_theta`` (:func:`gate_neuron_code`), so it is frozen when learning is off.
+
+With ``Protocol.batch = B > 1`` (mini-batches, :func:`batch_rule_code`) every weight increment
+:math:`\Delta w` of a plastic projection goes into a synaptic accumulator instead of ``w``,
+
+.. math:: g \leftarrow g + \Delta w \quad\text{(every update inside a batch)}, \qquad
+          w \leftarrow \mathrm{clip}(w + g, w_{min}, w_{max}),\ g \leftarrow 0
+          \quad\text{(once per batch)}
+
+applied at the start of every block of ``B`` windows and after the last time step of the run
+(the initial weights are left as they are), so every update of a batch is computed from the weights at the batch's start and the batch
+changes ``w`` by the sum of its updates. ``B = 1`` leaves the rule's code as it is (online).
+Multiplicative homeostasis (weight normalisation, synaptic scaling) still acts on ``w``.
 """
 from __future__ import annotations
 
@@ -28,15 +40,18 @@ from typing import Any
 import numpy as np
 from brian2 import NeuronGroup, TimedArray, second
 
+from ..errors import ConfigError
 from ..spec.protocol import ProtocolInput
 from ..spec.rules import Static
 from .registry import Code, register
 
 __all__ = ["protocol_functions", "gated_populations", "gate_rule_code", "gate_neuron_code", "track_weight_sum",
-           "GATE", "POISSON_RATE"]
+           "batch_rule_code", "GATE", "BATCH", "POISSON_RATE"]
 
 #: the shared variable that gates plasticity in a population with a protocol
 GATE = "plastic"
+#: the synaptic accumulator of a batch's weight increments (``Protocol.batch > 1``)
+BATCH = "dw_batch"
 
 POISSON_RATE = "rate = max_rate*gate(t)*pixels(order(t)*second, i) : Hz"
 RATE_VALUE = "r = scale*gate(t)*pixels(order(t)*second, i) : 1"
@@ -154,4 +169,76 @@ def track_weight_sum(code: Code, var: str) -> Code:
             else:
                 out.append(s)
         setattr(code, attr, out)
+    return code
+
+
+_ASSIGNS_W = re.compile(r"^w\s*(?:[-+*/]?=)(?!=)")
+
+
+def batch_rule_code(code: Code, proj, ctx) -> Code:
+    r"""Accumulate a plastic projection's weight increments over ``protocol.batch`` windows.
+
+    Each statement ``w = clip(w ± Δ, lo, hi)`` or ``w = w ± Δ`` (on spikes, in pathways and in
+    periodic updates) becomes ``dw_batch = dw_batch ± Δ``; ``w = clip(w + dw_batch, lo, hi)``
+    (or ``w = w + dw_batch``) then runs at the start of every batch of windows and at the end of
+    the run's last time step, and resets ``dw_batch``. A rule that changes ``w`` any other way
+    cannot be batched and raises :class:`~bioplaus.errors.ConfigError`.
+    """
+    protocol, owner = ctx.spec.protocol, f"projections.{proj.name}.rule"
+    if getattr(proj.homeostasis, "tracked", False):
+        raise ConfigError(f"projections.{proj.name}.homeostasis.tracked", True,
+                          f"false with protocol.batch = {protocol.batch} (tracked sums follow each applied change)")
+    bounds: set[tuple[str, str] | None] = set()
+
+    def convert(stmt: str) -> str:
+        out = []
+        for line in stmt.split("\n"):
+            s = line.strip()
+            m = _CLIPPED.match(s)
+            if m:
+                bounds.add((m.group(3), m.group(4)))
+                out.append(f"{BATCH} = {BATCH} {m.group(1)} ({m.group(2)})")
+                continue
+            m = _PLAIN.match(s)
+            if m:
+                bounds.add(None)
+                out.append(f"{BATCH} = {BATCH} {m.group(1)} ({m.group(2)})")
+                continue
+            if _ASSIGNS_W.match(s):
+                raise ConfigError(owner, type(proj.rule).__name__,
+                                  f"a rule whose weight changes are increments (w = w + ...) for protocol.batch = "
+                                  f"{protocol.batch}; this one sets {s!r}")
+            out.append(line)
+        return "\n".join(out)
+
+    code.on_pre = [convert(x) for x in code.on_pre]
+    code.on_post = [convert(x) for x in code.on_post]
+    code.pathways = {k: [convert(x) for x in v] for k, v in code.pathways.items()}
+    code.run_regularly = [(convert(e[0]), *e[1:]) for e in code.run_regularly]
+    if not bounds:
+        if "w" in proj.rule.modifies:
+            raise ConfigError(owner, type(proj.rule).__name__, "a rule with weight increments to batch "
+                              f"(protocol.batch = {protocol.batch})")
+        return code
+    if len(bounds) > 1:
+        raise ConfigError(owner, type(proj.rule).__name__, "one pair of weight bounds in all of its updates "
+                          f"(protocol.batch = {protocol.batch}): got {sorted(map(str, bounds))}")
+    (clip,) = bounds
+    dt, duration, window = ctx.spec.dt, ctx.spec.duration, protocol.window
+    applied = f"clip(w + {BATCH}, {clip[0]}, {clip[1]})" if clip else f"(w + {BATCH})"
+
+    def flush(after: str) -> str:
+        # a clock's tick at t = 0 applies nothing (a = 0); else exactly w = applied (a = 1)
+        a = f"int(t > {after})"
+        return f"w = {a}*{applied} + (1 - {a})*w\n{BATCH} = (1 - {a})*{BATCH}"
+
+    code.equations.append(f"{BATCH} : 1")
+    code.namespace[f"{BATCH}_t0"] = dt / 2
+    # at the start of every batch, before that step's updates
+    code.run_regularly.append((flush(f"{BATCH}_t0"), protocol.batch * window, "start"))
+    # after the last step's updates, on a clock ticking at t = 0 and t = duration - dt
+    n_steps = int(round(float(duration / dt)))
+    if n_steps > 1:
+        code.namespace[f"{BATCH}_t_half"] = (n_steps - 1) * dt / 2
+        code.run_regularly.append((flush(f"{BATCH}_t_half"), (n_steps - 1) * dt, "end"))
     return code
