@@ -334,7 +334,7 @@ def _located(key: str, exc: ConfigError, source: str | None, name: Any) -> Confi
     return out
 
 
-_PROTOCOL_KEYS = ("dataset", "n_train", "n_test", "epochs", "present", "rest", "learn_in_rest")
+_PROTOCOL_KEYS = ("dataset", "n_train", "n_test", "epochs", "present", "rest", "learn_in_rest", "batch")
 
 
 def protocol_from_table(table: Any, *, seed: int, data_dir: str | None = None):
@@ -342,7 +342,7 @@ def protocol_from_table(table: Any, *, seed: int, data_dir: str | None = None):
     for ``epochs`` training phases (``train0``...; a new random order each, from the network seed), an
     ``assign`` phase over the training samples (learning off: read-outs label their neurons) and a
     ``test`` phase over the held-out samples. Pixel values are scaled to [0, 1] (fractions of the
-    input's ``max_rate``)."""
+    input's ``max_rate``). ``batch``: windows whose weight updates are applied together (default 1)."""
     from .data import load_dataset
     from .spec.protocol import Protocol
 
@@ -376,7 +376,7 @@ def protocol_from_table(table: Any, *, seed: int, data_dir: str | None = None):
     x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
     rng = np.random.default_rng(np.random.SeedSequence([seed, *b"protocol"]))
     n_tr = sizes["n_train"]
-    kw = {k: table[k] for k in ("present", "rest", "learn_in_rest") if k in table}
+    kw = {k: table[k] for k in ("present", "rest", "learn_in_rest", "batch") if k in table}
     try:
         return Protocol.classifier(x, y, np.arange(n_tr), epochs, {"test": np.arange(n_tr, len(x))}, rng, **kw)
     except ConfigError as exc:

@@ -115,3 +115,13 @@ def test_batch_refuses_tracked_weight_sums():
     with pytest.raises(ConfigError, match=r"one pair of weight bounds"):
         batch_rule_code(Code(on_pre=["w = clip(w - 1, w_min, w_max)"], on_post=["w = clip(w + 1, 0, w_max)"]),
                         proj, Ctx)
+
+
+def test_model_file_protocol_table_takes_batch():
+    from bioplaus.netfile import protocol_from_table
+
+    table = {"dataset": "digits", "n_train": 12, "n_test": 4}
+    assert protocol_from_table(table, seed=0).batch == 1
+    assert protocol_from_table({**table, "batch": 4}, seed=0).batch == 4
+    with pytest.raises(ConfigError, match=r"^protocol\.batch = 0: expected an integer >= 1"):
+        protocol_from_table({**table, "batch": 0}, seed=0)
