@@ -21,7 +21,7 @@ import brian2
 from .errors import BackendUnavailable
 
 __all__ = ["TESTED", "check_version", "run_arg_strings", "read_run_results", "last_run_time", "holds_project",
-           "uses_timed_array"]
+           "uses_timed_array", "mark_inspected"]
 
 #: Brian2 versions whose private interfaces below were checked (setup.cfg pins the first)
 TESTED = ("2.10.1",)
@@ -89,3 +89,10 @@ def uses_timed_array(device, timed_array) -> bool:
     """Whether the generated code of the active standalone ``device`` reads ``timed_array``
     (only those can be given new values through ``run_args``)."""
     return timed_array in getattr(device, "timed_arrays", {})
+
+
+def mark_inspected(obj, network) -> None:
+    """Record ``obj`` as part of ``network`` without running it, so that Brian2 does not warn that it
+    was "never included in a network" when it is dropped (objects built only to be analysed, as
+    :func:`bioplaus.sweep.analyse_network` does)."""
+    obj._network = network.id

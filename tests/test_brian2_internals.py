@@ -10,7 +10,7 @@ from bioplaus.errors import BackendUnavailable
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bioplaus"
 PRIVATE = re.compile(r"_prepare_variableview_run_arg|\.results_dir\s*=|has_been_run|array_cache|_last_run_time"
-                     r"|\.code_objects\b")
+                     r"|\.code_objects\b|\._network\s*=")
 
 
 def test_only_one_module_touches_brian2_internals():

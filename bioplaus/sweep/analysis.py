@@ -119,6 +119,7 @@ def analyse_network(spec) -> NetworkAnalysis:
     from brian2.units.fundamentalunits import Quantity
 
     from ..backends import session
+    from ..brian2_internals import mark_inspected
     from ..build.network import build_network
 
     with session("numpy"):
@@ -170,7 +171,7 @@ def analyse_network(spec) -> NetworkAnalysis:
 
         for o in sorted(built.network.objects, key=lambda o: o.name):
             visit(o)
-            o._network = built.network.id  # looked at, never run: no "never included in a network" warning
+            mark_inspected(o, built.network)  # looked at, never run: no "never included in a network" warning
         params: dict[str, Any] = {}
         for key, (obj, var) in built.params.items():
             v = obj.variables[var]
