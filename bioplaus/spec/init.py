@@ -17,7 +17,7 @@ import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
 
 from ..errors import ConfigError
-from .params import Spec, parse_quantity
+from .params import Spec, param, parse_quantity, set_field
 
 __all__ = ["InitialValue", "initial_value", "NONNEGATIVE"]
 
@@ -43,9 +43,16 @@ def _qty(key: str, v: Any):
 class InitialValue(Spec):
     """How one state variable starts: ``kind`` constant (``a``), uniform in ``[a, b]``, normal ``(a, b)``."""
 
-    kind: str
+    kind: str = param(choices=_KINDS)
     a: Any
     b: Any = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        key = f"InitialValue.{self.kind}"
+        set_field(self, "a", _qty(f"{key}[0]" if self.kind != "constant" else key, self.a))
+        if self.kind != "constant":
+            set_field(self, "b", _qty(f"{key}[1]", self.b))
 
     def draw(self, rng: np.random.Generator, n: int, *, nonnegative: bool = False):
         """``n`` values (a Brian2 quantity where the variable has a unit)."""
