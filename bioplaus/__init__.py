@@ -24,7 +24,7 @@ _EXPORTS = {
     "Protocol": "spec", "Phase": "spec", "ProtocolInput": "spec", "SpikeCountReadout": "spec",
     # build / run
     "build_network": "build", "BuiltNetwork": "build", "register": "build.registry",
-    "simulate": "simulation", "SimResult": "simulation",
+    "simulate": "simulation", "SimResult": "simulation", "Simulation": "simulation",
     "session": "backends", "availability": "backends", "BACKENDS": "backends", "check_backend": "backends",
     "NEURONS": "spec.neurons", "INPUTS": "spec.neurons", "neuron_class": "spec.neurons",
     "make_rule": "spec.rules",

@@ -58,6 +58,8 @@ class SpecLearner:
         self.close()
         self.epochs_done = 0
         self._optimiser: dict[str, np.ndarray] = {}
+        #: per epoch: whether the network was built (and on cpp/cuda compiled) for it, or a build was rerun
+        self.rebuilt: list[bool] = []
 
     def close(self) -> None:
         if self.sim is not None:
@@ -88,6 +90,7 @@ class SpecLearner:
             inputs = {name: SampleRates(data, order, present=self.spec.present, rest=self.spec.rest)
                       for name, data in (("inp", x), ("target", targets))}
             res = self.sim.run(inputs=inputs, state=self._state(self._first))
+        self.rebuilt.append(res.rebuilt)
         W, b = mlp_weights(res)
         for l, (w, v) in enumerate(zip(W, b)):
             self.net.weights[l][...] = w

@@ -76,9 +76,11 @@ def test_short_windows_do_not_settle():
     assert _rel_err(W, ref.net.weights) > 1e-2
 
 
-def test_harness_learner_equals_numpy_rule_with_harness_settings():
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("cpp", marks=pytest.mark.standalone)])
+def test_harness_learner_equals_numpy_rule_with_harness_settings(backend):
     """fa-brian2's learner draws the same feedback as fa from the same generator and trains identically
-    (two epochs: the second continues the weights and the momentum of the first)."""
+    (two epochs: the second continues the weights and the momentum of the first; on cpp it reruns the
+    binary compiled for the first)."""
     settings = TrainSettings(lr=0.05, momentum=0.9, batch_size=16, epochs=2, loss="cross_entropy")
     rng = np.random.default_rng(3)
     x, y = rng.random((40, SIZES[0])), rng.integers(0, SIZES[-1], 40)
@@ -86,7 +88,7 @@ def test_harness_learner_equals_numpy_rule_with_harness_settings():
     from bioplaus.credit_brian2 import SpecLearner
     from bioplaus.harness import make_credit_rule
 
-    ours = make_credit_rule("fa-brian2").learner()
+    ours = make_credit_rule("fa-brian2", backend=backend).learner()
     theirs = FA().learner()
     assert isinstance(ours, SpecLearner)
     ours.init(net.copy(), np.random.default_rng(9), settings)
@@ -94,6 +96,8 @@ def test_harness_learner_equals_numpy_rule_with_harness_settings():
     for epoch in range(2):
         ours.train_epoch(x, y, np.random.default_rng(11 + epoch))
         theirs.train_epoch(x, y, np.random.default_rng(11 + epoch))
+    assert ours.rebuilt == ([True, False] if backend == "cpp" else [True, True])
+    assert ours.sim is None                                    # released after settings.epochs epochs
     wo, wt = ours.weights(), theirs.weights()
     assert wo.keys() == wt.keys()
     assert _rel_err([wo[k] for k in wo], [wt[k] for k in wo]) < 1e-10
