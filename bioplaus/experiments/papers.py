@@ -46,7 +46,8 @@ from ..errors import ConfigError
 from ..spec.params import integer, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
-__all__ = ["PaperValue", "Paper", "PAPERS", "PaperProtocol", "paper_table"]
+__all__ = ["PaperValue", "Paper", "PAPERS", "PaperProtocol", "paper_table", "ClassifierPaper", "CLASSIFIER_PAPERS",
+           "classifier_paper", "classifier_paper_table"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,65 @@ PAPERS: dict[str, Paper] = {
         "MNIST 60000/10000",
     ),
 }
+
+@dataclass(frozen=True)
+class ClassifierPaper:
+    """A spiking classifier paper: test accuracy (%) by network size (``values[n_exc]``)."""
+
+    key: str
+    citation: str
+    values: dict[int, PaperValue]
+    data: str
+    epochs: dict[int, int]
+    checked: str = ""      # where the values were confirmed; empty: transcribed, not re-checked
+
+
+CLASSIFIER_PAPERS: dict[str, ClassifierPaper] = {
+    "diehl_cook2015": ClassifierPaper(
+        "diehl_cook2015",
+        "Diehl & Cook (2015), Unsupervised learning of digit recognition using spike-timing-dependent "
+        "plasticity, Front. Comput. Neurosci. 9:99",
+        {100: PaperValue("stdp", "test_accuracy", 82.9, "§3 results, 100 excitatory neurons"),
+         400: PaperValue("stdp", "test_accuracy", 87.0, "§3 results, 400 excitatory neurons"),
+         1600: PaperValue("stdp", "test_accuracy", 91.9, "§3 results, 1600 excitatory neurons"),
+         6400: PaperValue("stdp", "test_accuracy", 95.0, "abstract and §3 results, 6400 excitatory neurons")},
+        "MNIST 60000/10000",
+        {100: 1, 400: 3, 1600: 7, 6400: 15},
+    ),
+}
+
+
+def classifier_paper(key: str) -> ClassifierPaper:
+    if key not in CLASSIFIER_PAPERS:
+        from ..errors import did_you_mean
+
+        raise ConfigError("params.paper", key, "one of " + ", ".join(CLASSIFIER_PAPERS)
+                          + did_you_mean(str(key), CLASSIFIER_PAPERS))
+    return CLASSIFIER_PAPERS[key]
+
+
+def classifier_paper_table(p: ClassifierPaper, n_exc: int, accuracies: list[float], data_label: str,
+                           epochs: int) -> tuple[list[list[Any]], dict[str, Any]]:
+    """One row ``result | paper | bioplaus | gap | seeds | data | source`` for a classifier of
+    ``n_exc`` neurons (``accuracies``: test accuracy per seed, fractions); the paper's cell is
+    ``—`` for a size the paper did not report."""
+    v = p.values.get(int(n_exc))
+    acc = 100 * np.asarray(accuracies, float)
+    ours, sd = float(acc.mean()), (float(acc.std()) if len(acc) > 1 else math.nan)
+    gap = ours - v.value if v is not None else math.nan
+    ours_cell = f"{ours:.2f} ± {sd:.2f}" if math.isfinite(sd) else f"{ours:.2f}"
+    src = f"{p.key}: {v.where}" if v is not None else f"{p.key}: sizes reported {sorted(p.values)}"
+    if not p.checked:
+        src += " (from the paper's text as cited, not re-checked here)"
+    row = [f"test accuracy (%), {n_exc} excitatory neurons", "—" if v is None else f"{v.value:.1f}", ours_cell,
+           "—" if not math.isfinite(gap) else f"{gap:+.2f}", f"{len(acc)}/{len(acc)}",
+           f"{data_label}, {epochs} epoch{'s' if epochs != 1 else ''} (paper: {p.epochs.get(int(n_exc), '?')} on "
+           f"{p.data})", src]
+    tidy = dict(paper=p.key, rule="stdp", metric="test_accuracy", n_exc=int(n_exc),
+                paper_value=v.value if v is not None else math.nan, bioplaus=ours, bioplaus_std=sd, gap=gap,
+                seeds=len(acc), data=data_label, epochs=epochs, source=src)
+    return [row], tidy
+
 
 _METRIC_LABEL = {"test_error": "test error (%)", "signal_angle": "∠ teaching signal vs BP, per sample (°)",
                  "update_angle": "∠ update of W1 vs gradient (°)"}

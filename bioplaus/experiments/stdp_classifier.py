@@ -268,6 +268,7 @@ class STDPClassifierExperiment(Experiment):
         validation_fraction: Any = 0.2
         curve_block: int = 100
         raster_samples: int = 6
+        paper: Any = None   # e.g. "diehl_cook2015": print the paper's accuracy for n_exc beside ours
 
         @classmethod
         def from_mapping(cls, data: dict[str, Any], source: str | None = None, prefix: str = "params"):
@@ -279,6 +280,10 @@ class STDPClassifierExperiment(Experiment):
             check_split_params(self)
             set_field(self, "curve_block", integer("params", "curve_block", self.curve_block, minimum=2))
             set_field(self, "raster_samples", integer("params", "raster_samples", self.raster_samples, minimum=0))
+            if self.paper is not None:
+                from .papers import classifier_paper
+
+                classifier_paper(self.paper)
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..networks.stdp_classifier import (assign_labels, classifier_schedule, predict, run_classifier,
@@ -361,6 +366,18 @@ class STDPClassifierExperiment(Experiment):
             + f"run {run_s:.1f} s; training share {train_s:.1f} s = "
             f"{timing['train_samples_per_s']:.1f} samples/s.\n")
 
+        info: dict[str, Any] = {"timings": timing, "accuracy": acc, "silent_fraction": silent}
+        if p.paper is not None:
+            from .papers import _data_label, classifier_paper, classifier_paper_table
+
+            pap = classifier_paper(p.paper)
+            label = _data_label(data.name, len(tr), len(te))
+            prow, tidy = classifier_paper_table(pap, cfg.n_exc, [acc["test"]], label, cfg.epochs)
+            summary += (f"\n**{pap.citation}**\n\nTest accuracy = share of the {len(te)} test images classified "
+                        "correctly; gap = bioplaus − paper.\n\n"
+                        + md_table(["result", "paper", "bioplaus", "gap", "seeds", "data", "source"], prow) + "\n")
+            info["side_by_side"] = [tidy]
+
         figures = {
             "receptive_fields": figure_images(res.weights, shape, f"Receptive fields (input weights) of "
                                               f"{min(cfg.n_exc, 100)} excitatory neurons, with assigned class",
@@ -380,5 +397,4 @@ class STDPClassifierExperiment(Experiment):
                                               [int(v) for v in sch.phase_labels("test")[:n_show]],
                                               f"Excitatory spikes for the first {n_show} test samples (labels above)")
         ctx.log(f"  test accuracy {acc['test']:.4f}" + (f", validation {acc['val']:.4f}" if "val" in acc else ""))
-        return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures=figures,
-                                info={"timings": timing, "accuracy": acc, "silent_fraction": silent})
+        return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures=figures, info=info)
