@@ -464,3 +464,30 @@ def test_kolen_pollack_declarations_are_validated():
             of="W2", initial=FixedFeedback(np.zeros((8, 5))))), net.feedback[1]], dt=net.dt)
     with pytest.raises(ConfigError, match=r"KolenPollack\.initial"):
         KolenPollack(of="W2", initial="random")
+
+
+def test_fa_network_modules_are_recipes_without_brian2_objects():
+    """networks/fa_rate.py and fa_spiking.py import at most units from Brian2 and create no Brian2 objects,
+    sessions or devices: the one builder and simulate do that."""
+    import ast
+    import inspect
+
+    import bioplaus.networks.fa_rate as fr
+    import bioplaus.networks.fa_spiking as fs
+
+    units = {"ms", "second", "Hz", "pA", "mV", "nA", "nS", "pF"}
+    forbidden = {"NeuronGroup", "Synapses", "Network", "TimedArray", "SpikeMonitor", "StateMonitor", "PoissonGroup",
+                 "SpikeGeneratorGroup", "session", "set_device", "device", "run_regularly"}
+    for mod in (fr, fs):
+        tree = ast.parse(inspect.getsource(mod))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "brian2":
+                assert {a.name for a in node.names} <= units, (mod.__name__, [a.name for a in node.names])
+            if isinstance(node, ast.Import):
+                assert not any(a.name.split(".")[0] == "brian2" for a in node.names), mod.__name__
+            if isinstance(node, ast.ImportFrom) and node.module in ("backends", "build.network") and node.level:
+                raise AssertionError(f"{mod.__name__} imports bioplaus.{node.module}")
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                assert name not in forbidden, (mod.__name__, name, node.lineno)
