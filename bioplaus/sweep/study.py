@@ -121,8 +121,8 @@ def _run_sweep_locked(sweep: Sweep, out: Path, *, jobs: int, in_process: bool, r
         raise ConfigError("--out", str(out), "a new or empty directory, or one that holds this sweep "
                           "(add --overwrite to replace what it holds)")
     out = ensure_dir(out)
-    if not (out / "sweep.toml").exists():
-        write_toml(out / "sweep.toml", sweep.to_dict())
+    if not (out / "sweep.toml").exists() or "columns" not in tomllib.loads((out / "sweep.toml").read_text()):
+        write_toml(out / "sweep.toml", sweep.to_dict())  # new, or written before results.csv named its columns
     records = read_records(out, sweep)
     todo = [p for p in sweep.points if p.id not in records
             or (retry_failed and records[p.id].get("status") == "failed")]
