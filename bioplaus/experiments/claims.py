@@ -637,8 +637,8 @@ class ClaimBPTTMemory(Experiment):
         head = ["T"] + [f"{m} peak (KiB)" for m in _MEMORY_METHODS] + [f"{m} time (ms)" for m in _MEMORY_METHODS] + [
             "cos(e-prop, BPTT) W_in", "W_rec"]
         tab = [[T] + [f"{mem[m][i] / 1024:,.0f}" for m in _MEMORY_METHODS]
-               + [f"{sec[m][i] * 1e3:.1f}" for m in _MEMORY_METHODS] + [f"{cos['W_in'][i]:.3f}", f"{cos['W_rec'][i]:.3f}"]
-               for i, T in enumerate(p.lengths)]
+               + [f"{sec[m][i] * 1e3:.1f}" for m in _MEMORY_METHODS]
+               + [f"{cos['W_in'][i]:.3f}", f"{cos['W_rec'][i]:.3f}"] for i, T in enumerate(p.lengths)]
         summary += md_table(head, tab) + "\n\n"
         summary += md_table(["method", "memory exponent (all T)", f"memory exponent (T ≥ {int(L[tail][0])})",
                              "time exponent (all T)", f"time exponent (T ≥ {int(L[tail][0])})"],
@@ -769,7 +769,7 @@ class ClaimPerturbationBudget(Experiment):
                 set_field(self, f, integer(o, f, getattr(self, f), minimum=1))
             set_field(self, "sigma", number(o, "sigma", self.sigma, positive=True))
             set_field(self, "margin", number(o, "margin", self.margin, nonnegative=True))
-            default = {"bp": (0.1, 0.03), "np": (1e-2, 3e-3, 1e-3, 3e-4), "wp": (1e-3, 3e-4, 1e-4, 3e-5)}
+            default = {"bp": (0.1, 0.03), "np": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4), "wp": (3e-3, 1e-3, 3e-4, 1e-4, 3e-5)}
             lrs = {r: default.get(r, (0.05,)) for r in self.rules} if self.lrs is None else self.lrs
             set_field(self, "lrs", _lr_grid(o, lrs, self.rules))
 
@@ -840,6 +840,11 @@ class ClaimPerturbationBudget(Experiment):
                       for r in p.rules]
                + [f"{gap[w, r]:+.4f}" for r in perturb] + [f"{var[w, r]:,.0f}" for r in perturb] for w in p.widths]
         summary += md_table(head, tab) + "\n"
+        edge = [f"{r} at {w} ({best[w, r]['lr']:g})" for w in p.widths for r in p.rules
+                if len(p.lrs[r]) > 1 and best[w, r]["lr"] in (min(p.lrs[r]), max(p.lrs[r]))]
+        if edge:
+            summary += ("\nSelected rate at the edge of its grid (a better one may lie outside): "
+                        + ", ".join(edge) + ".\n")
         summary += (f"\n**Criterion**: the claim holds for a rule if its accuracy gap to BP at the same budget grows "
                     f"by more than {p.margin:g} from width {wmin} to width {wmax}. "
                     + " ".join(f"{r}: gap {gap[wmin, r]:+.4f} at {wmin}, {gap[wmax, r]:+.4f} at {wmax} "
@@ -867,9 +872,11 @@ class ClaimPerturbationBudget(Experiment):
             ax.set_xlabel("hidden units")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
-        fig.suptitle(f"Same compute, growing width: claim {'held' if held else 'did not hold' if not any(grew.values()) else 'held in part'}")
+        verdict = "held" if held else "held in part" if any(grew.values()) else "did not hold"
+        fig.suptitle(f"Same compute, growing width: claim {verdict}")
         fig.tight_layout()
-        info = {"held": held, "grew": grew, "gap_to_bp": {f"{w}/{r}": v for (w, r), v in gap.items()},
+        info = {"held": held, "grew": grew, "lr_at_grid_edge": edge,
+                "gap_to_bp": {f"{w}/{r}": v for (w, r), v in gap.items()},
                 "selected": {f"{w}/{r}": {k: best[w, r][k] for k in ("lr", "epochs", "passes", "test_acc")}
                              for (w, r) in best},
                 "rel_var_at_init": {f"{w}/{r}": v for (w, r), v in var.items()},
