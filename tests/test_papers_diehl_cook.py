@@ -44,7 +44,9 @@ def test_side_by_side_row_for_a_size_the_paper_reports_and_one_it_does_not():
     (row,), tidy = classifier_paper_table(p, 400, [0.80, 0.84], "mnist-subset 4000/1000", 1)
     assert row[1] == "87.0" and row[2] == "82.00 ± 2.00" and row[3] == "-5.00" and row[4] == "2/2"
     assert tidy["gap"] == pytest.approx(82.0 - 87.0) and "paper: 3 on MNIST 60000/10000" in row[5]
-    assert row[6].startswith("diehl_cook2015:")
+    assert row[6].startswith("diehl_cook2015:") and row[6].endswith("(from the paper's text as cited, not re-checked here)")
+    (row,), _ = classifier_paper_table(p, 6400, [0.9], "x", 1)
+    assert row[1] == "95.0" and "(confirmed: the paper's abstract" in row[6]
     (row,), tidy = classifier_paper_table(p, 60, [0.5], "x", 1)
     assert row[1] == "—" and row[3] == "—" and math.isnan(tidy["gap"])
 
