@@ -13,7 +13,10 @@ For each checkout, in a fresh process with ``PYTHONPATH`` pointing at it, on num
 Then prints, per run, whether spikes are identical and the largest difference of every array.
 
     git worktree add /tmp/main_before <commit>        # or: git archive <commit> | tar -x -C /tmp/main_before
-    python benchmarks/compare_eprop_before_after.py --baseline /tmp/main_before [--backends numpy,cpp]
+    python benchmarks/compare_eprop_before_after.py --baseline /tmp/main_before [--backends numpy,cpp] [--rerun 5]
+
+``--rerun K`` then runs the two compiled cpp binaries alternately ``K`` times each (the same
+load for both) and prints the speed ratio.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -99,10 +103,19 @@ def main(argv=None) -> int:
     ap.add_argument("--backends", default="numpy", help="backends for the sine task (comma-separated)")
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--rerun", type=int, default=0, help="rerun both cpp binaries alternately this many times")
     args = ap.parse_args(argv)
+    reruns: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         before = emit(Path(args.baseline).resolve(), Path(tmp) / "before.npz", args.backends, args.trials, args.repeats)
         after = emit(HERE, Path(tmp) / "after.npz", args.backends, args.trials, args.repeats)
+        if args.rerun and "cpp" in args.backends.split(","):
+            for _ in range(args.rerun):        # the two compiled binaries, alternately (paired under the same load)
+                for label in ("before", "after"):
+                    t0 = time.perf_counter()
+                    subprocess.run(["./main"], cwd=Path(tmp) / f"{label}.npz_cpp_build", check=True,
+                                   stdout=subprocess.DEVNULL)
+                    reruns[label].append(time.perf_counter() - t0)
     ok = True
     print("| run | spikes identical | spikes | max |loss diff| | max |weight diff| | max |trace diff| | final loss |")
     print("|---|---|---|---|---|---|---|")
@@ -130,6 +143,12 @@ def main(argv=None) -> int:
         ok &= d < 1e-9
         print(f"| {b} | {tb:.2f} | {ta:.2f} | {ta / tb:.2f} | {float(before[f'sine_{b}_run_s']):.2f} | "
               f"{float(after[f'sine_{b}_run_s']):.2f} | {d:.1e} | {after[f'sine_{b}_losses'][-1]:.4f} |")
+    if reruns["after"]:
+        b, a = np.array(reruns["before"]), np.array(reruns["after"])
+        print()
+        print(f"cpp binaries rerun alternately {len(a)} times (s): before {', '.join(f'{v:.2f}' for v in b)}; "
+              f"after {', '.join(f'{v:.2f}' for v in a)}; speed after/before: median of pairs "
+              f"{np.median(b / a):.3f}, best {b.min() / a.min():.3f}")
     print()
     print("identical" if ok else "DIFFERENCES FOUND")
     return 0 if ok else 1

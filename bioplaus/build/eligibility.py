@@ -191,6 +191,10 @@ def build_eprop_readout(rule: EpropReadout, proj, ctx) -> Code:
                            (update_code(opt) + "\nzbar = 0", T, "start", 1)]
     code.summed_when["L_pre"] = "end"
     if rule.train_bias:
+        trained = [p.name for p in spec.incoming(proj.post) if isinstance(p.rule, EpropReadout) and p.rule.train_bias]
+        if len(trained) > 1:
+            raise ConfigError(f"{owner}.rule.train_bias", True, f"false on all but one projection into {proj.post!r} "
+                              f"(one bias per readout unit; trained by {', '.join(trained)})")
         code.post_equations += _optimizer_state(opt, "m_b", "s_b")
         code.post_params.update(_optimizer_params(opt, steps, T, suffix="_b"))
         code.post_run_regularly += [("grad_b += err", None, "end", 2),
