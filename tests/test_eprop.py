@@ -246,3 +246,25 @@ def test_cpp_standalone_equals_numpy(tmp_path):
     for a, b in zip(r["cpp"].spikes, r["numpy"].spikes):
         np.testing.assert_array_equal(np.sort(a), np.sort(b))
     assert len(r["cpp"].spikes[0]) > 20 and r["cpp"].losses[-1] < r["cpp"].losses[0]
+
+
+def test_eprop_experiment_simulates_the_network_it_declares_once():
+    """The seam sweeps rely on: run() simulates exactly the NetworkSpec network() returns, through ctx.simulate."""
+    pytest.importorskip("brian2")
+    from bioplaus.experiments.base import RunContext, experiment_class
+    from bioplaus.simulation import simulate
+
+    cls = experiment_class("eprop")
+    p = cls.Params(n_in=4, n_rec=6, duration="40 ms", trials=2, bptt=False)
+    calls = []
+
+    def simulator(spec, backend, **kw):
+        calls.append(spec)
+        return simulate(spec, backend, **kw)
+
+    ctx = RunContext(seed=5, progress=lambda msg: None, simulator=simulator)
+    res = cls().run(p, ctx)
+    declared = cls().network(p, ctx)
+    assert len(calls) == 1
+    assert calls[0].to_dict() == declared.to_dict()
+    assert res.info["brian2_vs_numpy_max_loss_diff"] < 1e-9

@@ -360,26 +360,40 @@ class EpropSine(Experiment):
             return EpropNetwork(tau_m=self.tau_m, tau_out=self.tau_out, dt=self.dt, v_th=self.v_th,
                                 gamma=self.gamma, feedback=self.feedback, lr=self.lr)
 
-    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
-        from ..networks.eprop import run_eprop
-        from ..reference.eprop import (LIFNet, bptt_gradients, eprop_gradients, lif_forward, poisson_input,
-                                       sine_target, train_recurrent)
-        from ..metrics import angle_deg
+    @staticmethod
+    def _task(p: Params, ctx: RunContext):
+        """Recipe parameters, input spikes, target and initial network, all from ``ctx.seed``."""
+        from ..reference.eprop import LIFNet, poisson_input, sine_target
 
         spec = p.network()
         ss = np.random.SeedSequence(ctx.seed)
         in_rng, w_rng = (np.random.default_rng(s) for s in ss.spawn(2))
-        T = p.steps
-        x = poisson_input(p.n_in, T, float(p.rate) * float(p.dt), in_rng)
-        target = sine_target(T, float(p.period) / float(p.dt), p.amplitude)
+        x = poisson_input(p.n_in, p.steps, float(p.rate) * float(p.dt), in_rng)
+        target = sine_target(p.steps, float(p.period) / float(p.dt), p.amplitude)
         dt_ms, tm, to = (float(q) * 1e3 for q in (p.dt, p.tau_m, p.tau_out))
         net0 = LIFNet.random(p.n_in, p.n_rec, 1, w_rng, dt=dt_ms, tau_m=tm, tau_out=to, v_th=p.v_th, gamma=p.gamma,
                              w_in=p.w_in, w_rec=p.w_rec, feedback=p.feedback)
         net0.alpha, net0.kappa = spec.alpha, spec.kappa
+        return spec, x, target, net0
+
+    def network(self, p: Params, ctx: RunContext):
+        """The e-prop network :meth:`run` simulates (:func:`bioplaus.networks.eprop.eprop_spec`)."""
+        from ..networks.eprop import eprop_spec
+
+        spec, x, target, net0 = self._task(p, ctx)
+        return eprop_spec(spec, net0.params(), x, target, p.trials, B=net0.B, seed=ctx.seed)
+
+    def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
+        from ..networks.eprop import eprop_results
+        from ..reference.eprop import bptt_gradients, eprop_gradients, lif_forward, train_recurrent
+        from ..metrics import angle_deg
+
+        spec, x, target, net0 = self._task(p, ctx)
+        T = p.steps
+        dt_ms = float(p.dt) * 1e3
 
         ctx.log(f"Brian2 e-prop on {ctx.backend}: {p.trials} trials of {T} steps")
-        b2 = run_eprop(spec, net0.params(), x, target, p.trials, B=net0.B, backend=ctx.backend, seed=ctx.seed,
-                       threads=ctx.threads)
+        b2 = eprop_results(ctx.simulate(self.network(p, ctx)))
         curves = {"brian2_eprop": b2.losses}
         times = {"brian2_eprop_s": b2.timings.get("total_s", math.nan)}
         runs = [("numpy_eprop", "eprop", net0, False)]

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.params import Spec, check_params, integer, param, set_field
+from ..spec.params import Spec, check_params, integer, param
 
 __all__ = ["EpropNetwork", "EpropRun", "eprop_spec", "eprop_results", "run_eprop", "POPULATIONS", "PROJECTIONS"]
 
