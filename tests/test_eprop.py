@@ -268,3 +268,60 @@ def test_eprop_experiment_simulates_the_network_it_declares_once():
     assert len(calls) == 1
     assert calls[0].to_dict() == declared.to_dict()
     assert res.info["brian2_vs_numpy_max_loss_diff"] < 1e-9
+
+
+def _alif_eprop_trial(W_in, W_rec, W_out, b, B, x, y, alpha, kappa, rho, beta, v_th=1.0, gamma=0.3):
+    r"""One trial of e-prop for ALIF units (Bellec et al. 2020, Methods, eqs. for ALIF), in the discrete
+    order of :mod:`bioplaus.reference.eprop`: :math:`v_t = \alpha(v_{t-1} + I_{t-1} - v_{th} z_{t-1})`,
+    :math:`a_t = \rho(a_{t-1} + z_{t-1})`, :math:`z_t = H(v_t - v_{th} - \beta a_t)`; eligibility vector
+    :math:`(\epsilon^v, \epsilon^a)`, :math:`\epsilon^v_t = \alpha(\epsilon^v_{t-1} + s_{t-1})`,
+    :math:`\epsilon^a_{t+1} = \rho(\psi_t\epsilon^v_t + (1 - \beta\psi_t)\epsilon^a_t)`,
+    :math:`e_t = \psi_t(\epsilon^v_t - \beta\epsilon^a_t)` (the reset's derivative left out, as for LIF)."""
+    T, N = len(x), W_in.shape[0]
+    v, a, yv = np.zeros(N), np.zeros(N), np.zeros(W_out.shape[0])
+    z_prev, x_prev = np.zeros(N), np.zeros(x.shape[1])
+    ev_in, ev_rec = np.zeros(x.shape[1]), np.zeros(N)
+    ea_in, ea_rec = np.zeros((N, x.shape[1])), np.zeros((N, N))
+    eb_in, eb_rec = np.zeros_like(ea_in), np.zeros_like(ea_rec)
+    out = {"z": np.zeros((T, N)), "ebar_in": np.zeros((T,) + ea_in.shape), "ebar_rec": np.zeros((T, N, N)),
+           "L": np.zeros((T, N))}
+    for t in range(T):
+        v = alpha * (v + W_in @ x_prev + W_rec @ z_prev - v_th * z_prev)
+        a = rho * (a + z_prev)
+        ev_in, ev_rec = alpha * (ev_in + x_prev), alpha * (ev_rec + z_prev)
+        z = (v > v_th + beta * a).astype(float)
+        psi = (gamma / v_th * np.maximum(0.0, 1 - np.abs((v - v_th - beta * a) / v_th)))[:, None]
+        eb_in = kappa * eb_in + psi * (ev_in[None, :] - beta * ea_in)
+        eb_rec = kappa * eb_rec + psi * (ev_rec[None, :] - beta * ea_rec)
+        ea_in = rho * (psi * ev_in[None, :] + (1 - beta * psi) * ea_in)
+        ea_rec = rho * (psi * ev_rec[None, :] + (1 - beta * psi) * ea_rec)
+        yv = kappa * yv + W_out @ z
+        out["L"][t] = B @ (yv + b - y[t])
+        out["z"][t], out["ebar_in"][t], out["ebar_rec"][t] = z, eb_in, eb_rec
+        np.fill_diagonal(out["ebar_rec"][t], 0.0)
+        z_prev, x_prev = z, x[t]
+    return out
+
+
+def test_alif_units_adapt_and_their_eligibility_traces_follow_both_components():
+    pytest.importorskip("brian2")
+    from bioplaus.networks.eprop import EpropNetwork, run_eprop
+
+    x, y = _task(n_in=5, steps=80, seed=4, rate=0.2)
+    net = LIFNet.random(5, 8, 2, np.random.default_rng(5), w_in=3.0, w_rec=1.5, feedback="random")
+    runs = {}
+    for beta in (0.0, 0.5):
+        spec = EpropNetwork(beta=beta, tau_a="100 ms", tau_out="30 ms", lr=0.05)
+        runs[beta] = run_eprop(spec, net.params(), x, y, 2, B=net.B, record=True, spikes=True)
+    r, T = runs[0.5], len(x)
+    ref = _alif_eprop_trial(net.W_in, net.W_rec, net.W_out, net.b_out, net.B, x, y, spec.alpha, spec.kappa,
+                            np.exp(-1 / 100), 0.5)
+    steps, units = r.spikes
+    z = np.zeros((T, 8))
+    z[steps[steps < T], units[steps < T]] = 1
+    np.testing.assert_array_equal(z, ref["z"])
+    assert len(runs[0.0].spikes[0][runs[0.0].spikes[0] < T]) > z.sum() > 10      # adaptation: fewer spikes
+    np.testing.assert_allclose(r.records["L"][:T], ref["L"], atol=1e-12)
+    np.testing.assert_allclose(r.records["ebar_in"][:T], ref["ebar_in"], atol=1e-11)
+    np.testing.assert_allclose(r.records["ebar_rec"][:T], ref["ebar_rec"], atol=1e-11)
+    assert r.losses[1] < r.losses[0]

@@ -26,6 +26,9 @@ slot                 what happens
 ===================  ====================================================================
 
 which is step for step the recursion of the numpy reference :mod:`bioplaus.reference.eprop`.
+Adaptive (ALIF) units add :math:`a \leftarrow \rho a` in ``groups``, :math:`a \mathrel{+}= 1` in
+``resets`` and, before the eligibility trace in ``before_synapses``, use the second component
+:math:`\epsilon^a` (:class:`~bioplaus.spec.eligibility.Eprop`).
 """
 from __future__ import annotations
 
@@ -96,12 +99,20 @@ def readout_of(spec, population: str):
 def build_eprop_lif(model: EpropLIF, pop, ctx) -> Code:
     r""":math:`v \leftarrow \alpha v`, spike at :math:`v > v_{th}`, :math:`v \leftarrow v - v_{th}`; ``psi``, learning signal ``L``."""
     code = Code(method="exact")
-    code.equations = ["dv/dt = -v/tau_m : 1",
-                      "psi = gamma/v_th*clip(1 - abs((v - v_th)/v_th), 0, inf) : 1",
-                      "L : 1"]
+    if not model.adaptive:
+        code.equations = ["dv/dt = -v/tau_m : 1",
+                          "psi = gamma/v_th*clip(1 - abs((v - v_th)/v_th), 0, inf) : 1",
+                          "L : 1"]
+        code.threshold = "v > v_th"
+        code.reset = ["v -= v_th"]
+    else:   # ALIF: threshold A = v_th + beta*a, a decays with tau_a and jumps by 1 at a spike
+        code.equations = ["dv/dt = -v/tau_m : 1", "da/dt = -a/tau_a : 1",
+                          "psi = gamma/v_th*clip(1 - abs((v - v_th - beta*a)/v_th), 0, inf) : 1",
+                          "L : 1"]
+        code.params.update(beta=model.beta, tau_a=model.tau_a)
+        code.threshold = "v > v_th + beta*a"
+        code.reset = ["v -= v_th", "a += 1"]
     code.params.update(tau_m=model.tau_m, v_th=model.v_th, gamma=model.gamma)
-    code.threshold = "v > v_th"
-    code.reset = ["v -= v_th"]
     return code
 
 
@@ -160,9 +171,16 @@ def build_eprop(rule: Eprop, proj, ctx) -> Code:
                       *_optimizer_state(opt)]
     code.on_pre = ["xbar += 1"]
     code.params.update(kappa=math.exp(-float(spec.dt) / float(readout.tau_out)), **_optimizer_params(opt, steps, T))
-    code.run_regularly += [("ebar = kappa*ebar + psi_post*xbar", None, "before_synapses", 0),
+    eligibility, clear = "ebar = kappa*ebar + psi_post*xbar", "\nebar = 0\nxbar = 0"
+    if post.model.adaptive:   # second component of the eligibility vector: the adaptive threshold's
+        code.equations.append("epsa : 1")
+        code.params["rho"] = math.exp(-float(spec.dt) / float(post.model.tau_a))
+        eligibility = ("ebar = kappa*ebar + psi_post*(xbar - beta_post*epsa)\n"
+                       "epsa = rho*(psi_post*xbar + (1 - beta_post*psi_post)*epsa)")
+        clear += "\nepsa = 0"
+    code.run_regularly += [(eligibility, None, "before_synapses", 0),
                            ("grad += L_post*ebar", None, "end", 2),
-                           (update_code(opt) + "\nebar = 0\nxbar = 0", T, "start", 1)]
+                           (update_code(opt) + clear, T, "start", 1)]
     return code
 
 
@@ -231,7 +249,8 @@ def wire_eligibility(spec, ctx, built) -> list:
     G = built.groups
     for pop in recurrent:
         if T is not None:
-            G[pop.name].run_regularly("v = 0", dt=T, when="start", order=2, name=f"{pop.name}_trial_reset")
+            G[pop.name].run_regularly("v = 0" + ("\na = 0" if pop.model.adaptive else ""), dt=T, when="start",
+                                      order=2, name=f"{pop.name}_trial_reset")
     for pop in readouts:
         g = G[pop.name]
         g.run_regularly(f"err = y + b - {pop.name}_target(t, i)\nloss += 0.5*err**2/n_trial_steps", when="end", order=0,

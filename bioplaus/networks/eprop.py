@@ -68,6 +68,9 @@ class EpropNetwork(Spec):
         Threshold (potentials are dimensionless, in the units of the weights).
     gamma : float
         Dampening factor of the pseudo-derivative :math:`\psi`.
+    beta, tau_a : float, quantity
+        Threshold adaptation of the recurrent units (``beta = 0``: LIF, as the numpy reference;
+        ``beta > 0``: ALIF, see :class:`~bioplaus.spec.eligibility.EpropLIF`).
     feedback : {"random", "symmetric"}
         Learning-signal weights: the fixed ``B`` given to :func:`eprop_spec`, or the
         current readout weights.
@@ -86,6 +89,8 @@ class EpropNetwork(Spec):
     dt: Any = param("1 ms", unit=_ms(), positive=True)
     v_th: Any = param(1.0, positive=True)
     gamma: Any = param(0.3, nonnegative=True)
+    beta: Any = param(0.0, nonnegative=True)
+    tau_a: Any = param("200 ms", unit=_ms(), positive=True)
     feedback: str = param("random", choices=("random", "symmetric"))
     optimizer: str = param("adam", choices=("adam", "sgd"))
     lr: Any = param(0.01, nonnegative=True)
@@ -179,7 +184,8 @@ def eprop_spec(params: EpropNetwork, weights: dict[str, np.ndarray], x: np.ndarr
     opt = params.make_optimizer()
     feedback = "symmetric" if params.feedback == "symmetric" else FixedFeedback(np.asarray(B, float).T)
     pops = [Population("inp", TrialInput((x > 0).astype(float))),
-            Population("rec", EpropLIF(tau_m=params.tau_m, v_th=params.v_th, gamma=params.gamma), N),
+            Population("rec", EpropLIF(tau_m=params.tau_m, v_th=params.v_th, gamma=params.gamma,
+                                           beta=params.beta, tau_a=params.tau_a), N),
             Population("out", LeakyReadout(target=target, tau_out=params.tau_out, bias=b_out), W_out.shape[0])]
     projs = [Projection("W_in", "inp", "rec", rule=Eprop(optimizer=opt), w_init=W_in.T, weight_scale=1.0),
              Projection("W_rec", "rec", "rec", rule=Eprop(optimizer=opt) if params.train_recurrent else Static(),

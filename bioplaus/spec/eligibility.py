@@ -14,7 +14,10 @@ Recurrent units (:class:`EpropLIF`)
               \psi = \frac{\gamma}{v_{th}}\max\Bigl(0, 1 - \Bigl|\frac{v - v_{th}}{v_{th}}\Bigr|\Bigr)
 
     (``psi``: the pseudo-derivative); an incoming spike adds ``weight_scale * w`` to :math:`v`,
-    and :math:`v = 0` at the start of every trial.
+    and :math:`v = 0` at the start of every trial. With ``beta > 0`` the unit is adaptive (ALIF):
+    the threshold is :math:`A = v_{th} + \beta a`, :math:`a \leftarrow \rho a`
+    (:math:`\rho = e^{-\Delta t/\tau_a}`), :math:`a \leftarrow a + 1` at a spike, and :math:`\psi` is
+    taken at :math:`v - A`.
 
 Readout (:class:`LeakyReadout`)
     :math:`y \leftarrow \kappa y + \sum_j W^{out}_{kj} z_j` (:math:`\kappa = e^{-\Delta t/\tau_{out}}`),
@@ -25,7 +28,10 @@ Eligibility-trace rule (:class:`Eprop`), for input and recurrent projections ont
     Presynaptic trace :math:`\bar x \leftarrow \alpha \bar x + s^{pre}` (:math:`\alpha` of the
     postsynaptic unit), filtered eligibility trace
     :math:`\bar e_{ji} \leftarrow \kappa \bar e_{ji} + \psi_j \bar x_i` and gradient
-    :math:`g_{ji} \mathrel{+}= L_j \bar e_{ji}`, with the learning signal :math:`L_j`.
+    :math:`g_{ji} \mathrel{+}= L_j \bar e_{ji}`, with the learning signal :math:`L_j`. Onto ALIF
+    units the eligibility vector has a second component :math:`\epsilon^a` (the threshold's
+    dependence on the weight): :math:`e_{ji} = \psi_j(\bar x_i - \beta\,\epsilon^a_{ji})`, then
+    :math:`\epsilon^a_{ji} \leftarrow \rho\,(\psi_j \bar x_i + (1 - \beta\psi_j)\,\epsilon^a_{ji})`.
 
 Learning signal (:class:`EpropReadout`, the rule of the projection into the readout)
     The readout error fed back to the recurrent units,
@@ -91,17 +97,27 @@ class EpropLIF(NeuronModel):
         Threshold; the reset subtracts it.
     gamma : float
         Dampening factor of the pseudo-derivative :math:`\psi`.
+    beta : float
+        Threshold increase per unit of the adaptation variable :math:`a` (0: LIF; > 0: ALIF).
+    tau_a : quantity
+        Decay time of the adaptation variable :math:`a` (:math:`\rho = e^{-\Delta t/\tau_a}`).
     """
 
     kind: ClassVar[str] = "spike"
-    _probeable: ClassVar[tuple[str, ...]] = ("v", "psi", "L")
+    _probeable: ClassVar[tuple[str, ...]] = ("v", "psi", "L", "a")
     receptors: ClassVar[dict[str, str]] = {"exc": "v", "inh": "v"}
     tau_m: Any = param("20 ms", unit=ms, positive=True)
     v_th: Any = param(1.0, positive=True)
     gamma: Any = param(0.3, nonnegative=True)
+    beta: Any = param(0.0, nonnegative=True)
+    tau_a: Any = param("200 ms", unit=ms, positive=True)
 
     def __post_init__(self):
         check_params(self, "EpropLIF")
+
+    @property
+    def adaptive(self) -> bool:
+        return float(self.beta) > 0
 
     def receptor_unit(self):
         return 1.0
@@ -243,7 +259,7 @@ class Eprop(Rule):
 
     kind: ClassVar[str] = "spike"
     requires: ClassVar[frozenset[str]] = frozenset({"learning_signal"})
-    probeable: ClassVar[tuple[str, ...]] = ("w", "xbar", "ebar", "grad")
+    probeable: ClassVar[tuple[str, ...]] = ("w", "xbar", "ebar", "grad", "epsa")
     optimizer: Any = None
 
     def __post_init__(self):
