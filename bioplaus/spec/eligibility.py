@@ -31,7 +31,10 @@ Eligibility-trace rule (:class:`Eprop`), for input and recurrent projections ont
     :math:`g_{ji} \mathrel{+}= L_j \bar e_{ji}`, with the learning signal :math:`L_j`. Onto ALIF
     units the eligibility vector has a second component :math:`\epsilon^a` (the threshold's
     dependence on the weight): :math:`e_{ji} = \psi_j(\bar x_i - \beta\,\epsilon^a_{ji})`, then
-    :math:`\epsilon^a_{ji} \leftarrow \rho\,(\psi_j \bar x_i + (1 - \beta\psi_j)\,\epsilon^a_{ji})`.
+    :math:`\epsilon^a_{ji} \leftarrow \rho\,(\psi_j \bar x_i + (1 - \beta\psi_j)\,\epsilon^a_{ji})`
+    (Bellec et al.'s :math:`\psi\epsilon^v + (\rho - \beta\psi)\epsilon^a`, with the factor
+    :math:`\rho` on the spike's term because here, as for :math:`v`, a spike's increment of :math:`a`
+    decays with the next step's leak).
 
 Learning signal (:class:`EpropReadout`, the rule of the projection into the readout)
     The readout error fed back to the recurrent units,
