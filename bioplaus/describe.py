@@ -318,6 +318,9 @@ def _network_rows(spec) -> list[dict[str, str]]:
         rows += describe_class(type(proj.rule), f"projections.{proj.name}.rule.", instance=proj.rule)
     for mod in spec.modulators:
         rows += describe_class(type(mod), f"modulators.{mod.name}.", instance=mod)
+    if spec.protocol is not None:
+        rows += [r for r in describe_class(type(spec.protocol), "protocol.", instance=spec.protocol)
+                 if r["parameter"] not in ("protocol.samples", "protocol.phases", "protocol.labels")]
     return rows
 
 

@@ -227,9 +227,9 @@ class Modulator(Spec):
     """
 
     name: str
-    times: Any = param((), unit=ms, nonnegative=True, ndim=1)
-    amounts: Any = param(None, ndim=1, allow_none=True)
-    tau_d: Any = param("200 ms", unit=ms, positive=True)
+    times: Any = param((), unit=ms, nonnegative=True, ndim=1, doc="delivery times of the signal")
+    amounts: Any = param(None, ndim=1, allow_none=True, doc="amount delivered at each time (default 1 each)")
+    tau_d: Any = param("200 ms", unit=ms, positive=True, doc="decay time of the signal's concentration d")
 
     @property
     def _owner(self) -> str:

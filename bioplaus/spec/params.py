@@ -13,7 +13,10 @@ bounds and default, by :func:`param` (in the spirit of Nengo's ``NumberParam``):
 string such as ``"20 ms"`` from a model file) and raises
 :class:`~bioplaus.errors.ConfigError` naming ``Owner.field``, the bad value and what was
 expected. A class with checks across fields overrides ``__post_init__`` and calls
-``super().__post_init__()`` first.
+``super().__post_init__()`` first. Arrays (``ndim``: spike times, rates per unit, sample
+tables), spec-typed fields (``types``: a rule, an adaptive threshold) and optional values
+(``allow_none``) are declared the same way. An object that lives under a name in a network
+says where in its errors through an ``_owner`` property (``projections.ff``, ``network``).
 
 Strings are parsed, never evaluated: ``"<number> <unit>"`` where ``<unit>`` is a
 name from :mod:`brian2.units` (``ms``, ``mV``, ``nS``, ``Hz``, ``pA``, ``pF``...),

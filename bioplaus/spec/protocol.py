@@ -87,10 +87,11 @@ class Protocol(Spec):
     samples: Any = param(ndim=2)
     phases: Any
     labels: Any = param(None, integer=True, minimum=0, ndim=1, allow_none=True)
-    present: Any = param("350 ms", unit=ms, positive=True)
-    rest: Any = param("150 ms", unit=ms, nonnegative=True)
-    learn_in_rest: bool = param(True, boolean=True)
-    batch: int = param(1, integer=True, minimum=1)
+    present: Any = param("350 ms", unit=ms, positive=True, doc="presentation time of each sample")
+    rest: Any = param("150 ms", unit=ms, nonnegative=True, doc="silent time after each sample")
+    learn_in_rest: bool = param(True, boolean=True, doc="plasticity stays on during the rest after a sample")
+    batch: int = param(1, integer=True, minimum=1, doc="windows whose weight updates are applied together "
+                                                     "(1: online)")
 
     def __post_init__(self):
         o = "Protocol"
