@@ -16,7 +16,7 @@ inside a single Brian2 run (so on ``cpp``/``cuda`` no Python runs per sample).
 
 Populations and pathways (``L`` weight layers, hidden layers ``l = 1 .. L-1``)::
 
-    inp ──W_1──► hid_1 ──W_2──► ... ──W_L──► out ──(1:1 copy)──► err ◄── target (TimedArray)
+    inp ──W_1──► hid_1 ──W_2──► ... ──W_L──► out ──(1:1 copy)──► err ◄── target (SampleRates)
                    ▲                 ▲         ▲                    │
                    └── B_1 ── ... ◄──┴── B_L-1 ┴────(1:1 error)─────┘        FA: layer by layer
                    ▲                 ▲                              │
@@ -50,14 +50,17 @@ presynaptic rate and the postsynaptic error compartment:
 with mini-batches of size ``batch_size`` the terms are accumulated per synapse over the
 batch, weighted by ``1/len(batch)``, and applied at its last window). These are exactly
 the updates of :class:`bioplaus.reference.credit.FA` / ``DFA`` with the same loss,
-learning rate, momentum, weight decay and batch composition.
+learning rate, momentum, weight decay and batch composition. A bias is a projection
+``b_l`` from a unit of constant rate 1. With ``rule="kp"`` each :math:`B_l` is a
+:class:`~bioplaus.spec.credit.KolenPollack` feedback that learns by the update of
+:math:`W_{l+1}`, transposed (:math:`\Delta B_l = \Delta W_{l+1}^\top`, same weight decay).
 
 Dynamics and scheduling
 -----------------------
 ``tau = None`` (default): instantaneous rate units. Within one time step, in the
-``groups`` slot, every summed-variable updater and every layer's "settle" operation
-(a ``run_regularly`` computing the stored rate :math:`r = f(I_{ff} + b)` once per
-neuron) runs in data-flow order, set explicitly through their Brian2 ``order``:
+``groups`` slot, the builder (:mod:`bioplaus.build.feedback`) runs every summed-variable updater and every layer's "settle" operation
+(a ``run_regularly`` computing the stored rate :math:`r = f(u)` once per
+neuron) in data-flow order, set explicitly through their Brian2 ``order``:
 ``W_1``, ``hid_1``, ..., ``W_L``, ``out``, copy (and normalisation) to ``err``, ``err``,
 error to ``out``, then ``B_{L-1} .. B_1`` (FA) or ``D_l`` (DFA). Each step therefore
 computes the settled fixed point exactly, and ``present`` may be a single time step.
