@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,10 @@ def simulate(spec: NetworkSpec, backend: str = "numpy", *, duration: Any = None,
         return sim.run(state=initial_state, elapsed=elapsed)
 
 
+#: the Simulation holding the standalone device's compiled project (one per process at a time)
+_HOLDER: "weakref.ref[Simulation] | None" = None
+
+
 class Simulation:
     """A :class:`NetworkSpec` built on one backend and run one or more times (:func:`simulate` runs it once).
 
@@ -153,7 +158,9 @@ class Simulation:
     run generates and compiles the project and later runs rerun the same binary with the
     new values as ``run_args`` (no code generation, no compilation; ``SimResult.rebuilt`` is
     false); on ``numpy`` and ``cython`` every run builds the network afresh. The standalone
-    device stays held until :meth:`close` (use the object as a context manager).
+    device stays held until :meth:`close` (use the object as a context manager), or until another
+    Simulation builds for a standalone backend (one compiled project per process at a time; the
+    next run here then builds again).
 
     >>> from bioplaus import LIF, NetworkSpec, Population
     >>> net = NetworkSpec([Population("n", LIF(I_ext="0.3 nA"), 1)], duration="10 ms")
@@ -186,6 +193,9 @@ class Simulation:
 
     def close(self) -> None:
         """Release the backend (a standalone project is discarded)."""
+        global _HOLDER
+        if _HOLDER is not None and _HOLDER() is self:
+            _HOLDER = None
         stack, self._stack = self._stack, None
         self._built = self._session = self._device = None
         if stack is not None:
@@ -221,7 +231,11 @@ class Simulation:
 
         from .build.network import build_network
 
+        global _HOLDER
         backend, report = self.backend, self.report
+        holder = _HOLDER() if _HOLDER is not None else None
+        if holder is not None and holder is not self and backend in ("cpp", "cuda"):
+            holder.close()   # its project would otherwise be built into this one
         tracked = any(getattr(p.homeostasis, "tracked", False) for p in spec.projections)
         stack = contextlib.ExitStack()
         try:
@@ -262,6 +276,7 @@ class Simulation:
             from brian2 import get_device
 
             self._stack, self._session, self._built, self._device = stack, s, built, get_device()
+            _HOLDER = weakref.ref(self)
         else:
             stack.close()
         return result

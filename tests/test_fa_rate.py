@@ -491,3 +491,28 @@ def test_fa_network_modules_are_recipes_without_brian2_objects():
                 f = node.func
                 name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
                 assert name not in forbidden, (mod.__name__, name, node.lineno)
+
+
+@pytest.mark.standalone
+def test_two_cpp_learners_interleaved_each_rebuild_and_stay_exact():
+    """One compiled project per process: a second standalone build releases the first learner's project,
+    which then builds again for its next epoch instead of running inside the other's."""
+    from bioplaus.harness import make_credit_rule
+    from bioplaus.reference.credit import DFA
+
+    settings = TrainSettings(lr=0.05, momentum=0.5, batch_size=4, epochs=2, loss="mse")
+    rng = np.random.default_rng(3)
+    x, y = rng.random((20, SIZES[0])), rng.integers(0, SIZES[-1], 20)
+    net = MLP.random(SIZES, "tanh", "mse", rng)
+    learners = {r: make_credit_rule(f"{r}-brian2", backend="cpp").learner() for r in ("fa", "dfa")}
+    refs = {"fa": FA().learner(), "dfa": DFA().learner()}
+    for r in ("fa", "dfa"):
+        learners[r].init(net.copy(), np.random.default_rng(9), settings)
+        refs[r].init(net.copy(), np.random.default_rng(9), settings)
+    for r, e in (("fa", 0), ("dfa", 0), ("fa", 1)):
+        learners[r].train_epoch(x, y, np.random.default_rng(11 + e))
+        refs[r].train_epoch(x, y, np.random.default_rng(11 + e))
+    assert learners["fa"].rebuilt == [True, True] and learners["dfa"].rebuilt == [True]
+    for r in ("fa", "dfa"):
+        assert _rel_err(learners[r].net.weights, refs[r].net.weights) < 1e-10
+    learners["dfa"].close()
