@@ -103,3 +103,22 @@ def test_user_experiment_on_a_dask_cluster(tmp_path):
     local, remote = read_results(tmp_path / "local"), read_results(tmp_path / "dask")
     assert [r["rate_Hz"] for r in remote] == [r["rate_Hz"] for r in local]
     assert float(local[1]["rate_Hz"]) > float(local[0]["rate_Hz"]) > 0
+
+
+def test_readme_worked_example_prints_what_the_readme_says(tmp_path):
+    """The README's worked example: the line it says ``bioplaus run models/lif_rate.toml`` prints,
+    the study file's length it states, and the code it quotes are the shipped file's."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    said = re.search(r"`bioplaus run models/lif_rate.toml --out results/lif` prints `([^`]+)`", readme)
+    assert said, "README no longer quotes the worked example's output"
+    result = run_model(load_model(MODEL), tmp_path / "lif", progress=_quiet)
+    assert result.summary.strip() == said.group(1)
+    study = (ROOT / "models" / "studies" / "lif_rate.py").read_text()
+    n_lines = int(re.search(r"`models/studies/lif_rate.py` \((\d+) lines\)", readme).group(1))
+    assert n_lines == len(study.splitlines())
+    block = readme.split("measures a LIF neuron's rate against the closed form:", 1)[1].split("```python", 1)[1]
+    quoted = [ln.strip() for ln in block.split("```", 1)[0].splitlines() if ln.strip() and ln.strip() != "..."]
+    missing = [ln for ln in quoted if ln not in {s.strip() for s in study.splitlines()}]
+    assert not missing, f"README quotes lines the study file does not have: {missing}"

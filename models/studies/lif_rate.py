@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from brian2 import ms, nA, second
 
-from bioplaus import LIF, Monitor, NetworkSpec, Population, simulate
+from bioplaus import LIF, Monitor, NetworkSpec, Population
 from bioplaus.experiments import Experiment, ExperimentParams, ExperimentResult
-from bioplaus.spec.params import quantity, set_field
+from bioplaus.spec.params import param
 
 
 class LifRate(Experiment):
@@ -18,20 +18,18 @@ class LifRate(Experiment):
 
     @dataclass(frozen=True)
     class Params(ExperimentParams):
-        current: str = "0.4 nA"
-        t_ref: str = "2 ms"
-        duration: str = "2 s"
+        current: str = param("0.4 nA", unit=nA, doc="constant input current")
+        t_ref: str = param("2 ms", unit=ms, nonnegative=True, doc="refractory period")
+        duration: str = param("2 s", unit=ms, positive=True, doc="simulated time")
 
-        def __post_init__(self):
-            set_field(self, "current", quantity("params", "current", self.current, nA))
-            set_field(self, "t_ref", quantity("params", "t_ref", self.t_ref, ms, nonnegative=True))
-            set_field(self, "duration", quantity("params", "duration", self.duration, ms, positive=True))
+    def network(self, p, ctx):        # the network run() simulates: sweeps on cpp share one build
+        return NetworkSpec([Population("lif", LIF(I_ext=p.current, t_ref=p.t_ref), 1)],
+                           monitors=[Monitor("lif", ("spikes",))], duration=p.duration, seed=ctx.seed)
 
     def run(self, p, ctx):
-        cell = LIF(I_ext=p.current, t_ref=p.t_ref)
-        net = NetworkSpec([Population("lif", cell, 1)], monitors=[Monitor("lif", ("spikes",))],
-                          duration=p.duration, seed=ctx.seed)
-        r = simulate(net, ctx.backend, threads=ctx.threads)
+        net = self.network(p, ctx)
+        r = ctx.simulate(net)
+        cell = net.populations[0].model
         rate = len(r["lif.spikes.t"]) / float(p.duration / second)
         v_inf = cell.E_L + p.current / cell.g_L                 # steady-state voltage without spiking
         theory = 0.0
