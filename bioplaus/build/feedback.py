@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..spec.credit import (ErrorDriven, ErrorTriggered, FixedFeedback, KolenPollack, LabelInput, NormalizedLIF,
                            RandomFeedback,
-                           RateError, SampleRates, SignOf, SpikingError, Transposed, error_sources)
+                           RateError, SampleRates, SignOf, SpikingError, Transposed, WeightMirror, error_sources)
 from ..spec.neurons import RateUnit
 from .neurons import TRANSFER_EXPR, rate_input_name
 from .registry import Code, register
@@ -53,6 +53,7 @@ class _CreditState:
 
     def __init__(self):
         self.settle: dict[str, str] = {}
+        self.mirror: dict[str, dict[str, Any]] = {}
 
 
 def _state(ctx) -> _CreditState:
@@ -79,6 +80,53 @@ def credit_populations(spec) -> set[str]:
 
 def _fb_var(source: str) -> str:
     return f"I_fb_{source}"
+
+
+def _mirror_var(feedback: str) -> str:
+    return f"mirror_{feedback}"
+
+
+def _mirror_arrays(fb, ctx) -> dict[str, Any]:
+    r"""TimedArrays of the mirror mode of a :class:`~bioplaus.spec.credit.WeightMirror` feedback ``fb``:
+    ``<fb>_mirror(t)`` is 1 at the rest steps of every window in which the forward projection applied
+    an update (0 elsewhere), ``<fb>_noise(t, j)`` the noise :math:`\xi_j = \sigma\nu_j` of unit
+    :math:`j` of ``fb.post`` at those steps (made once per build, shared by both synapse objects)."""
+    from brian2 import TimedArray
+
+    st = _state(ctx)
+    if fb.name in st.mirror:
+        return st.mirror[fb.name]
+    spec, w = ctx.spec, fb.weights
+    sched = spec.projection(w.of).rule.updates
+    dt = float(spec.dt)
+    steps = {}
+    for f in ("present", "rest"):
+        k = float(getattr(sched, f)) / dt
+        if abs(k - round(k)) > 1e-6:
+            raise ConfigError(f"projections.{w.of}.rule.updates.{f}", str(getattr(sched, f)),
+                              f"a whole number of time steps dt = {spec.dt}")
+        steps[f] = int(round(k))
+    P, R = steps["present"], steps["rest"]
+    applied = (sched.apply > 0) if sched.batched else (sched.weights > 0)
+    windows = np.flatnonzero(applied)
+    at = (windows[:, None] * (P + R) + P + np.arange(R)[None, :]).ravel()
+    total = int(round(float(spec.duration) / dt))
+    gate = np.zeros(max(total, sched.n_windows * (P + R)) + 1)
+    at = at[at < total]
+    gate[at] = 1.0
+    n_post = spec.population(fb.post).size
+    if w.noise is None:
+        nu = ctx.rng(f"feedback:{fb.name}:mirror").standard_normal((len(at), n_post))
+    elif len(w.noise) < len(at):
+        raise ConfigError(f"feedback.{fb.name}.weights.noise", f"array of shape {w.noise.shape}",
+                          f"at least one row per mirror step ({len(at)})")
+    else:
+        nu = w.noise[:len(at)]
+    xi = np.zeros((len(gate), n_post))
+    xi[at] = float(w.sigma) * nu
+    st.mirror[fb.name] = {f"{fb.name}_mirror": TimedArray(gate, dt=spec.dt, name=f"{fb.name}_mirror"),
+                          f"{fb.name}_noise": TimedArray(xi, dt=spec.dt, name=f"{fb.name}_noise")}
+    return st.mirror[fb.name]
 
 
 # --------------------------------------------------------------------------- populations
@@ -113,6 +161,9 @@ def population_code(pop, ctx, code: Code) -> Code:
     if not isinstance(model, RateUnit):
         raise ConfigError(f"populations.{pop.name}.model", type(model).__name__,
                           "a RateUnit (rate error pathways need rate units)")
+    for fb in spec.feedback:   # what the layer above receives from the noise of a mirror mode
+        if fb.pre == pop.name and isinstance(fb.weights, WeightMirror):
+            code.equations.append(f"{_mirror_var(fb.name)} : 1")
     sources = error_sources(spec).get(pop.name, [])
     if sources:
         inputs = [_fb_var(s) for s in sources]
@@ -255,6 +306,9 @@ def projection_code(proj, ctx) -> Code:
                 factor = f"scale_{fb.name}*sign(w)"
                 code.params[f"scale_{fb.name}"] = w.scale
             code.equations.append(f"{_fb_var(fb.name)}_pre = {factor}*{sig}_post : 1 (summed)")
+        elif isinstance(w, WeightMirror) and w.of == proj.name:   # the noise of post's side, sent forward
+            code.namespace.update(_mirror_arrays(fb, ctx))
+            code.equations.append(f"{_mirror_var(fb.name)}_post = w*{fb.name}_noise(t, i) : 1 (summed)")
     return code
 
 
@@ -463,7 +517,7 @@ def wire_credit(spec, ctx, built) -> list[Any]:
             back_in.setdefault(fb.post, []).append(built.synapses[w.of].summed_updaters[f"{var}_pre"])
             continue
         n_pre, n_post = pre.size, spec.population(fb.post).size
-        learned = w if isinstance(w, KolenPollack) else None
+        learned = w if isinstance(w, (KolenPollack, WeightMirror)) else None
         if learned is not None:
             w = learned.initial
         if isinstance(w, FixedFeedback):
@@ -472,7 +526,13 @@ def wire_credit(spec, ctx, built) -> list[Any]:
             matrix = w.draw(ctx.rng(f"feedback:{fb.name}"), n_pre, n_post)
         else:
             raise ConfigError(f"feedback.{fb.name}.weights", type(w).__name__, "a feedback kind with a builder")
-        if learned is None:
+        if isinstance(learned, WeightMirror):   # Hebbian in the mirror mode: noise at post x what pre receives
+            ns = dict(_mirror_arrays(fb, ctx), eta_mirror=float(learned.eta), decay_mirror=float(learned.decay))
+            s = Synapses(G[fb.pre], G[fb.post], f"w : 1\n{var}_post = w*{sig}_pre : 1 (summed)", name=fb.name,
+                         namespace=ns)
+            s.run_regularly(f"w = w + {fb.name}_mirror(t)*eta_mirror*({fb.name}_noise(t, j)*"
+                            f"{_mirror_var(fb.name)}_pre - decay_mirror*w)", when="end", name=f"{fb.name}_update")
+        elif learned is None:
             s = Synapses(G[fb.pre], G[fb.post], f"w : 1 (constant)\n{var}_post = w*{sig}_pre : 1 (summed)",
                          name=fb.name)
         else:   # the forward projection's ErrorDriven update, with the activities at this synapse's ends

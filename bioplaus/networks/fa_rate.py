@@ -95,8 +95,9 @@ RULES = ("fa", "dfa")
 LOSSES = ("mse", "cross_entropy")
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 #: error routing of :func:`fa_rate_spec`: fixed random layer by layer, fixed random from the
-#: output error, the transposed forward weights (backprop), their signs, Kolen-Pollack (learned)
-ROUTINGS = ("fa", "dfa", "bp", "sign", "kp")
+#: output error, the transposed forward weights (backprop), their signs, Kolen-Pollack (learned),
+#: weight mirroring (learned from noise in the rest steps)
+ROUTINGS = ("fa", "dfa", "bp", "sign", "kp", "mirror")
 
 
 def _ms():
@@ -206,13 +207,14 @@ class FARateNetwork(Spec):
         return math.inf if self.tau is None else float(self.present) / float(self.tau)
 
     def network(self, weights, biases, feedback, x, targets, orders, *, sign_scale: float = 1.0,
-                kp_decay: float = 0.0, monitors: Sequence[Any] = ()):
-        """:func:`fa_rate_spec` with these settings (``rule`` is the error routing)."""
+                kp_decay: float = 0.0, monitors: Sequence[Any] = (), **mirror: Any):
+        """:func:`fa_rate_spec` with these settings (``rule`` is the error routing; ``mirror``: its ``mirror_*``
+        arguments)."""
         return fa_rate_spec(self.sizes, weights, biases, feedback, x, targets, orders, rule=self.rule, lr=self.lr,
                             momentum=self.momentum, weight_decay=self.weight_decay, batch_size=self.batch_size,
                             loss=self.loss, activation=self.activation, present=self.present, rest=self.rest,
                             dt=self.dt, tau=self.tau, sign_scale=sign_scale, kp_decay=kp_decay, name=self.name,
-                            monitors=monitors)
+                            monitors=monitors, **mirror)
 
 
 # --------------------------------------------------------------------------- the network as a spec
@@ -228,8 +230,9 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
                  orders: Sequence[np.ndarray], *, rule: str = "fa", lr: float = 0.05, momentum: float = 0.0,
                  weight_decay: float = 0.0, batch_size: int = 1, loss: str = "mse", activation: str = "tanh",
                  present: Any = "1 ms", rest: Any = "0 ms", dt: Any = None, tau: Any = None,
-                 sign_scale: float = 1.0, kp_decay: float = 0.0, name: str = "fa_rate",
-                 monitors: Sequence[Any] = ()):
+                 sign_scale: float = 1.0, kp_decay: float = 0.0, mirror_lr: float = 0.02, mirror_decay: float = 0.5,
+                 mirror_sigma: float = 1.0, mirror_noise: Sequence[np.ndarray] | None = None,
+                 name: str = "fa_rate", monitors: Sequence[Any] = ()):
     r"""The multilayer perceptron of :mod:`bioplaus.reference.mlp` trained by FA/DFA/BP/sign as a NetworkSpec.
 
     A recipe: nothing here builds Brian2 objects; :func:`bioplaus.simulation.simulate` builds
@@ -250,6 +253,13 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
              ``feedback[l-1]``): the update of ``W_{l+1}``, with weight decay
              ``weight_decay + kp_decay`` on ``W_2 .. W_L`` and every ``B_l``, as
              :class:`bioplaus.reference.kolen_pollack.KolenPollack` with ``decay = kp_decay``.
+    ``mirror`` ``B_l`` learned by :class:`~bioplaus.spec.credit.WeightMirror` (starting from
+             ``feedback[l-1]``) in the ``rest`` steps after each update (``rest`` of at least one
+             step): :math:`\Delta B_l = \eta_B(\xi_l^\top(\xi_l W_{l+1}^\top) - \lambda B_l)` with
+             ``mirror_lr``, ``mirror_decay``, noise :math:`\xi_l = \sigma\nu` (``mirror_sigma``;
+             ``mirror_noise[l-1]``: the standard-normal rows :math:`\nu`, one per rest step, or drawn
+             from the seed), as :class:`bioplaus.reference.kolen_pollack.WeightMirror` with
+             ``mirror_batch = 1`` (one mirror step per rest step).
 
     ``tau`` (default ``None``, instantaneous units) makes the hidden, output and error units
     leaky, :math:`\tau \dot r = f(u) - r` and :math:`\tau \dot e = p - t - e`; ``dt`` then
@@ -259,7 +269,7 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
     :class:`~bioplaus.reference.mlp.MLP`; :func:`mlp_weights` reads them back from a result.
     """
     from ..spec.credit import (ErrorDriven, Feedback, FixedFeedback, KolenPollack, RateError, SampleRates, SignOf,
-                               Transposed, UpdateSchedule)
+                               Transposed, UpdateSchedule, WeightMirror)
     from ..spec.network import NetworkSpec, Population, Projection
     from ..spec.neurons import RateUnit
 
@@ -309,6 +319,10 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
         elif rule == "kp":
             fbs.append(Feedback(f"B{l}", names[l + 1], names[l], KolenPollack(
                 of=f"W{l + 1}", initial=FixedFeedback(np.asarray(feedback[l - 1]).T))))
+        elif rule == "mirror":
+            fbs.append(Feedback(f"B{l}", names[l + 1], names[l], WeightMirror(
+                of=f"W{l + 1}", initial=FixedFeedback(np.asarray(feedback[l - 1]).T), eta=mirror_lr,
+                decay=mirror_decay, sigma=mirror_sigma, noise=None if mirror_noise is None else mirror_noise[l - 1])))
         else:
             fbs.append(Feedback(f"B{l}", names[l + 1], names[l], SignOf(of=f"W{l + 1}", scale=sign_scale)))
     net = NetworkSpec(pops, projs, monitors=tuple(monitors), feedback=fbs, dt=dt,

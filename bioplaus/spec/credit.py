@@ -96,11 +96,11 @@ import numpy as np
 
 from ..errors import ConfigError, did_you_mean
 from .neurons import InputModel, NeuronModel
-from .params import Spec, choice, integer, number, quantity, set_field
+from .params import Spec, choice, integer, number, param, quantity, set_field
 from .rules import Rule, register_rule
 
 __all__ = ["LOSSES", "RateError", "UpdateSchedule", "ErrorDriven", "Feedback", "FeedbackWeights", "FixedFeedback",
-           "RandomFeedback", "Transposed", "SignOf", "KolenPollack", "check_credit", "error_sources",
+           "RandomFeedback", "Transposed", "SignOf", "KolenPollack", "WeightMirror", "check_credit", "error_sources",
            "NormalizedLIF", "SpikingError", "LabelInput", "ErrorTriggered", "SampleRates"]
 
 #: losses an error population can form (as the comparison harness names them)
@@ -539,6 +539,61 @@ class KolenPollack(FeedbackWeights):
 
 
 @dataclass(frozen=True, eq=False)
+class WeightMirror(FeedbackWeights):
+    r"""Feedback weights that learn by weight mirroring (Akrout et al. 2019) from noise sent through ``of``.
+
+    The feedback runs from the error side ``pre`` (layer :math:`l+1`) to ``post`` (layer
+    :math:`l`); ``of`` is the forward projection ``post -> pre`` with weights :math:`W`
+    (:math:`W_{kj}`: unit :math:`j` of ``post`` to unit :math:`k` of ``pre``). In *mirror mode*,
+    the rest steps of every window in which ``of`` applied an update, unit :math:`j` of ``post``
+    fires noise :math:`\xi_j = \sigma\,\nu_j` (:math:`\nu` standard normal, from ``noise`` or
+    drawn from the network seed), unit :math:`k` of ``pre`` receives
+    :math:`a_k = \sum_j W_{kj}\,\xi_j` through the forward synapses (a variable of its own,
+    ``mirror_<feedback>``, beside the forward pass), and every feedback synapse
+    :math:`k \to j` learns Hebbianly from the activity at its two ends, with decay:
+
+    .. math:: \Delta B_{kj} = \eta\,(a_k\, \xi_j - \lambda B_{kj}),
+              \qquad \mathrm E[\Delta B] = \eta\,(\sigma^2 W - \lambda B),
+
+    so :math:`B \to (\sigma^2/\lambda)\,W`: the feedback mirrors the forward weights up to a
+    positive scale. One mirror step per rest step; with one rest step per window this is
+    :meth:`bioplaus.reference.kolen_pollack.LearnedFeedbackLearner.mirror_step` with
+    ``mirror_batch = 1`` after every training step.
+
+    Parameters
+    ----------
+    of : str
+        The forward projection ``post -> pre`` (with an :class:`ErrorDriven` rule and learning windows with rest).
+    initial : FixedFeedback or RandomFeedback
+        Starting matrix ``(n_pre, n_post)`` (default ``RandomFeedback()``).
+    eta : float
+        Learning rate :math:`\eta` of the feedback weights (> 0).
+    decay : float
+        Decay :math:`\lambda` (> 0).
+    sigma : float
+        Standard deviation :math:`\sigma` of the noise (> 0).
+    noise : array or None
+        Standard-normal draws :math:`\nu`, one row of ``n_post`` per mirror step in order
+        (as many rows as mirror steps, or more); ``None``: drawn from the network seed.
+    """
+
+    of: str = ""
+    initial: Any = param(None, types=(FixedFeedback, RandomFeedback), allow_none=True,
+                         expected="FixedFeedback(...) or RandomFeedback(...)")
+    eta: Any = param(0.02, positive=True)
+    decay: Any = param(0.5, positive=True)
+    sigma: Any = param(1.0, positive=True)
+    noise: Any = param(None, ndim=2, allow_none=True)
+
+    def __post_init__(self):
+        if not isinstance(self.of, str) or not self.of.isidentifier():
+            raise ConfigError("WeightMirror.of", self.of, "the name of a forward projection with an ErrorDriven rule")
+        super().__post_init__()
+        if self.initial is None:
+            set_field(self, "initial", RandomFeedback())
+
+
+@dataclass(frozen=True, eq=False)
 class Feedback(Spec):
     r"""A feedback projection: the error of ``pre`` into the error compartment of ``post``.
 
@@ -567,8 +622,8 @@ class Feedback(Spec):
         w = RandomFeedback() if self.weights is None else self.weights
         if not isinstance(w, FeedbackWeights):
             raise ConfigError(f"{owner}.weights", self.weights,
-                              "FixedFeedback(...), RandomFeedback(...), Transposed(of=...), SignOf(of=...) or "
-                              "KolenPollack(of=...)")
+                              "FixedFeedback(...), RandomFeedback(...), Transposed(of=...), SignOf(of=...), "
+                              "KolenPollack(of=...) or WeightMirror(of=...)")
         set_field(self, "weights", w)
         set_field(self, "tau", quantity(owner, "tau", self.tau, _ms(), positive=True, allow_none=True))
 
@@ -626,7 +681,7 @@ def check_credit(spec) -> None:
             if fb.tau is None:
                 raise ConfigError(f"{owner}.tau", None, "the time constant of the dendritic compartment U of "
                                   f"{fb.post!r}, e.g. '20 ms'")
-            if isinstance(w, (Transposed, KolenPollack)):
+            if isinstance(w, (Transposed, KolenPollack, WeightMirror)):
                 raise ConfigError(f"{owner}.weights", type(w).__name__, "FixedFeedback or RandomFeedback for "
                                   "spiking feedback")
             taus = {float(f.tau) for f in spec.feedback if f.post == fb.post}
@@ -646,7 +701,7 @@ def check_credit(spec) -> None:
         if isinstance(w, FixedFeedback) and w.matrix.shape != (pre.size, post.size):
             raise ConfigError(f"{owner}.weights.matrix", f"array of shape {w.matrix.shape}",
                               f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
-        if isinstance(w, KolenPollack):
+        if isinstance(w, (KolenPollack, WeightMirror)):
             if isinstance(w.initial, FixedFeedback) and w.initial.matrix.shape != (pre.size, post.size):
                 raise ConfigError(f"{owner}.weights.initial.matrix", f"array of shape {w.initial.matrix.shape}",
                                   f"shape (n_pre, n_post) = ({pre.size}, {post.size})")
@@ -658,6 +713,13 @@ def check_credit(spec) -> None:
                 raise ConfigError(f"{owner}.weights.of", w.of, f"a projection {fb.post!r} -> {fb.pre!r} with an "
                                   f"ErrorDriven rule ({w.of!r} runs {fwd.pre!r} -> {fwd.post!r} with "
                                   f"{type(fwd.rule).__name__})")
+            if isinstance(w, WeightMirror):
+                if fwd.rule.updates is None or float(fwd.rule.updates.rest) <= 0:
+                    raise ConfigError(f"{owner}.weights.of", w.of, "a projection whose ErrorDriven rule has "
+                                      "learning windows with rest (the mirror mode runs in the rest steps)")
+                if w.noise is not None and w.noise.shape[1] != post.size:
+                    raise ConfigError(f"{owner}.weights.noise", f"array of shape {w.noise.shape}",
+                                      f"one row of n_post = {post.size} values per mirror step")
         if isinstance(w, Transposed):
             if w.of not in projs:
                 raise ConfigError(f"{owner}.weights.of", w.of, "the name of a projection: " + ", ".join(projs)
