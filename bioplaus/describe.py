@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import io
+import math
 import re
 import tokenize
 from functools import lru_cache
@@ -204,8 +205,9 @@ def _bounds(p: Any) -> str:
     if p.nonnegative:
         parts.append(">= 0")
     if p.low is not None or p.high is not None:
-        parts.append(f"[{'-inf' if p.low is None else p.low:g}, {'inf' if p.high is None else p.high:g}]"
-                     if not isinstance(p.low, str) else "")
+        low = -math.inf if p.low is None else p.low      # one-sided bounds: [1, inf]
+        high = math.inf if p.high is None else p.high
+        parts.append(f"[{low:g}, {high:g}]")
     if p.minimum is not None:
         parts.append(f"integer >= {p.minimum}")
     elif p.kind == "integer":

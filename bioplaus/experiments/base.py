@@ -12,9 +12,7 @@ To add one::
     class MyStudy(Experiment):
         @dataclass(frozen=True)
         class Params(ExperimentParams):
-            n: int = 10
-            def __post_init__(self):
-                set_field(self, "n", integer("params", "n", self.n, minimum=1))
+            n: int = param(10, integer=True, minimum=1, doc="number of neurons")
 
         def network(self, params, ctx):      # optional: the one network run() simulates
             return NetworkSpec(...)
@@ -169,7 +167,10 @@ def _progress_line(msg: str) -> None:
 
 
 class ExperimentParams(Spec):
-    """Base of experiment parameter dataclasses (frozen; validate in ``__post_init__``)."""
+    """Base of experiment parameter dataclasses (frozen; fields declared with
+    :func:`~bioplaus.spec.params.param`, checks across fields in ``__post_init__``)."""
+
+    _owner: ClassVar[str] = "params"     # errors name ``params.<field>``, as a model file spells it
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str | None = None, prefix: str = "params"):
