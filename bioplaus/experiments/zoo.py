@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from brian2 import Hz as _HZ, ms as _MS, nS as _NS, second as _S, volt as _VOLT
 
 from ..errors import ConfigError
 from ..plots import (plot_bcm_selectivity, plot_oja_convergence, plot_stdp_window, plot_triplet_frequency,
                      plot_weight_bars, plot_weight_distribution)
-from ..spec.params import choice, integer, number, quantity, set_field
+from ..spec.params import choice, number, param, quantity, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["StdpWindow", "TripletFrequency", "OjaPCA", "BCMSelectivity", "StdpCompetition", "RewardStdp",
@@ -42,22 +43,19 @@ class StdpWindow(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        rule: str = "stdp"
+        rule: str = param("stdp", choices=("stdp", "nearest_stdp"), doc="all-to-all pair STDP or nearest-spike STDP")
+        # the rule's own parameters, declared and checked by PairSTDP/NearestSTDP (see stdp_rule)
         A_plus: Any = 0.01
         A_minus: Any = 0.0105
         tau_plus: Any = "20 ms"
         tau_minus: Any = "20 ms"
-        dt_max: Any = "100 ms"
-        n_points: int = 41
-        pairings: int = 1
-        period: Any = "1 s"
+        dt_max: Any = param("100 ms", unit=_MS, positive=True, doc="largest |Δt| of the pairings")
+        n_points: int = param(41, integer=True, minimum=3, doc="number of Δt values in [-dt_max, dt_max]")
+        pairings: int = param(1, integer=True, minimum=1, doc="pairings per Δt")
+        period: Any = param("1 s", unit=_MS, positive=True, doc="time between successive pairings")
 
         def __post_init__(self):
-            set_field(self, "rule", choice("params", "rule", self.rule, ("stdp", "nearest_stdp")))
-            set_field(self, "dt_max", quantity("params", "dt_max", self.dt_max, _MS, positive=True))
-            set_field(self, "n_points", integer("params", "n_points", self.n_points, minimum=3))
-            set_field(self, "pairings", integer("params", "pairings", self.pairings, minimum=1))
-            set_field(self, "period", quantity("params", "period", self.period, _MS, positive=True))
+            super().__post_init__()
             if not float(self.period) > 2 * float(self.dt_max):
                 raise ConfigError("params.period", self.period, f"more than 2 * dt_max = {2 * self.dt_max}")
             self.stdp_rule()  # validates the rule parameters now
@@ -170,11 +168,12 @@ class TripletFrequency(Experiment):
     class Params(ExperimentParams):
         preset: Any = "visual_cortex"
         frequencies: Any = (0.1, 10.0, 20.0, 40.0, 50.0)
-        pairings: int = 60
-        delta_t: Any = "10 ms"
-        w_init: float = 1.0
+        pairings: int = param(60, integer=True, minimum=1, doc="pairings at each frequency")
+        delta_t: Any = param("10 ms", unit=_MS, positive=True, doc="pre/post spike interval of a pairing")
+        w_init: float = param(1.0, nonnegative=True, doc="initial weight")
 
         def __post_init__(self):
+            super().__post_init__()
             presets = self.preset if isinstance(self.preset, (list, tuple)) else (self.preset,)
             if not presets:
                 raise ConfigError("params.preset", [], "at least one of " + ", ".join(_TRIPLET_PRESETS))
@@ -185,9 +184,6 @@ class TripletFrequency(Experiment):
             if not fr:
                 raise ConfigError("params.frequencies", [], "at least one frequency in Hz")
             set_field(self, "frequencies", fr)
-            set_field(self, "pairings", integer("params", "pairings", self.pairings, minimum=1))
-            set_field(self, "delta_t", quantity("params", "delta_t", self.delta_t, _MS, positive=True))
-            set_field(self, "w_init", number("params", "w_init", self.w_init, nonnegative=True))
             for f in fr:
                 if 1e3 / f <= _ms(self.delta_t):
                     raise ConfigError("params.frequencies", f, "a frequency whose period exceeds delta_t")
@@ -288,20 +284,12 @@ class OjaPCA(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        dims: int = 5
-        n_samples: int = 3000
-        eta: Any = "10 Hz"
-        present: Any = "1 ms"
-        spread: float = 4.0
-        w_init_scale: float = 0.1
-
-        def __post_init__(self):
-            set_field(self, "dims", integer("params", "dims", self.dims, minimum=1))
-            set_field(self, "n_samples", integer("params", "n_samples", self.n_samples, minimum=1))
-            set_field(self, "eta", quantity("params", "eta", self.eta, _HZ, positive=True))
-            set_field(self, "present", quantity("params", "present", self.present, _MS, positive=True))
-            set_field(self, "spread", number("params", "spread", self.spread, low=1.0))
-            set_field(self, "w_init_scale", number("params", "w_init_scale", self.w_init_scale, positive=True))
+        dims: int = param(5, integer=True, minimum=1, doc="input dimensions")
+        n_samples: int = param(3000, integer=True, minimum=1, doc="input samples presented")
+        eta: Any = param("10 Hz", unit=_HZ, positive=True, doc="learning rate of Oja's rule")
+        present: Any = param("1 ms", unit=_MS, positive=True, doc="presentation time of one sample")
+        spread: float = param(4.0, low=1.0, doc="ratio of the largest to the smallest input variance")
+        w_init_scale: float = param(0.1, positive=True, doc="scale of the random initial weights")
 
     @staticmethod
     def _protocol(p: Params, seed: int):
@@ -373,26 +361,19 @@ class BCMSelectivity(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        n_inputs: int = 20
-        n_patterns: int = 4
-        n_neurons: int = 8
-        n_presentations: int = 20000
-        eta: Any = "6 Hz"
-        tau_theta: Any = "50 ms"
-        present: Any = "1 ms"
-        y0: float = 1.0
-        w_min: float = -5.0
-        w_max: float = 5.0
+        n_inputs: int = param(20, integer=True, minimum=1, doc="input units")
+        n_patterns: int = param(4, integer=True, minimum=2, doc="input patterns presented at random")
+        n_neurons: int = param(8, integer=True, minimum=1, doc="BCM neurons")
+        n_presentations: int = param(20000, integer=True, minimum=1, doc="pattern presentations")
+        eta: Any = param("6 Hz", unit=_HZ, positive=True, doc="learning rate of the BCM rule")
+        tau_theta: Any = param("50 ms", unit=_MS, positive=True, doc="time constant of the sliding threshold")
+        present: Any = param("1 ms", unit=_MS, positive=True, doc="presentation time of one pattern")
+        y0: float = param(1.0, positive=True, doc="target response of the sliding threshold")
+        w_min: float = param(-5.0, doc="lower weight bound")
+        w_max: float = param(5.0, doc="upper weight bound")
 
         def __post_init__(self):
-            for f, m in (("n_inputs", 1), ("n_patterns", 2), ("n_neurons", 1), ("n_presentations", 1)):
-                set_field(self, f, integer("params", f, getattr(self, f), minimum=m))
-            set_field(self, "eta", quantity("params", "eta", self.eta, _HZ, positive=True))
-            set_field(self, "tau_theta", quantity("params", "tau_theta", self.tau_theta, _MS, positive=True))
-            set_field(self, "present", quantity("params", "present", self.present, _MS, positive=True))
-            set_field(self, "y0", number("params", "y0", self.y0, positive=True))
-            set_field(self, "w_min", number("params", "w_min", self.w_min))
-            set_field(self, "w_max", number("params", "w_max", self.w_max))
+            super().__post_init__()
             if not self.w_max > self.w_min:
                 raise ConfigError("params.w_max", self.w_max, f"a value above w_min = {self.w_min}")
 
@@ -484,35 +465,28 @@ class StdpCompetition(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        n_exc: int = 1000
-        n_inh: int = 200
+        n_exc: int = param(1000, integer=True, minimum=2, doc="excitatory Poisson inputs")
+        n_inh: int = param(200, integer=True, minimum=0, doc="inhibitory Poisson inputs")
         rates: Any = (10.0, 40.0)
-        inh_rate: Any = "10 Hz"
-        duration: Any = "1000 s"
-        A_plus: float = 0.005
-        A_ratio: float = 1.05
-        g_max: Any = "0.15 nS"  # 0.015 g_L with g_L = 10 nS (Song et al. 2000)
-        g_inh: Any = "0.5 nS"   # 0.05 g_L
+        inh_rate: Any = param("10 Hz", unit=_HZ, nonnegative=True, doc="rate of the inhibitory inputs")
+        duration: Any = param("1000 s", unit=_MS, positive=True, doc="simulated time")
+        A_plus: float = param(0.005, positive=True, doc="potentiation per pairing, as a fraction of g_max")
+        A_ratio: float = param(1.05, positive=True, doc="A_minus / A_plus")
+        g_max: Any = param("0.15 nS", unit=_NS, positive=True)  # 0.015 g_L with g_L = 10 nS (Song et al. 2000)
+        g_inh: Any = param("0.5 nS", unit=_NS, nonnegative=True)   # 0.05 g_L
         w_init: Any = 1.0
-        correlated_fraction: float = 0.0
-        correlation: float = 0.2
-        dt: Any = "0.1 ms"
-        snapshots: int = 20
+        correlated_fraction: float = param(0.0, low=0.0, high=1.0, doc="fraction of inputs that are correlated")
+        correlation: float = param(0.2, low=0.0, high=1.0, doc="correlation within the correlated group")
+        dt: Any = param("0.1 ms", unit=_MS, positive=True, doc="integration time step")
+        snapshots: int = param(20, integer=True, minimum=2, doc="weight snapshots recorded")
 
         def __post_init__(self):
-            set_field(self, "n_exc", integer("params", "n_exc", self.n_exc, minimum=2))
-            set_field(self, "n_inh", integer("params", "n_inh", self.n_inh, minimum=0))
+            super().__post_init__()
             rates = self.rates if isinstance(self.rates, (list, tuple)) else (self.rates,)
             if not rates:
                 raise ConfigError("params.rates", [], "at least one input rate in Hz")
             set_field(self, "rates", tuple(number("params", f"rates[{k}]", r, positive=True)
                                            for k, r in enumerate(rates)))
-            set_field(self, "inh_rate", quantity("params", "inh_rate", self.inh_rate, _HZ, nonnegative=True))
-            set_field(self, "duration", quantity("params", "duration", self.duration, _MS, positive=True))
-            set_field(self, "A_plus", number("params", "A_plus", self.A_plus, positive=True))
-            set_field(self, "A_ratio", number("params", "A_ratio", self.A_ratio, positive=True))
-            set_field(self, "g_max", quantity("params", "g_max", self.g_max, _NS, positive=True))
-            set_field(self, "g_inh", quantity("params", "g_inh", self.g_inh, _NS, nonnegative=True))
             w = self.w_init
             if isinstance(w, (list, tuple)):
                 if len(w) != 2:
@@ -522,11 +496,6 @@ class StdpCompetition(Experiment):
             else:
                 w = number("params", "w_init", w, low=0.0, high=1.0)
             set_field(self, "w_init", w)
-            set_field(self, "correlated_fraction", number("params", "correlated_fraction", self.correlated_fraction,
-                                                          low=0.0, high=1.0))
-            set_field(self, "correlation", number("params", "correlation", self.correlation, low=0.0, high=1.0))
-            set_field(self, "dt", quantity("params", "dt", self.dt, _MS, positive=True))
-            set_field(self, "snapshots", integer("params", "snapshots", self.snapshots, minimum=2))
 
     @staticmethod
     def _correlated_inputs(p, rate: float, rng) -> "SpikeTrains":
@@ -637,24 +606,18 @@ class RewardStdp(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        n_inputs: int = 20
-        rewarded: int = 0
-        pairings: int = 10
-        period: Any = "1 s"
-        reward_delay: Any = "300 ms"
-        background_rate: Any = "2 Hz"
-        reward: bool = True
+        n_inputs: int = param(20, integer=True, minimum=2, doc="input synapses")
+        rewarded: int = param(0, integer=True, minimum=0, doc="index of the input whose pairing is rewarded")
+        pairings: int = param(10, integer=True, minimum=1, doc="pairings of the rewarded input")
+        period: Any = param("1 s", unit=_MS, positive=True, doc="time between successive pairings")
+        reward_delay: Any = param("300 ms", unit=_MS, positive=True, doc="delay from a pairing to its reward")
+        background_rate: Any = param("2 Hz", unit=_HZ, nonnegative=True, doc="rate of the random background input")
+        reward: bool = param(True, boolean=True, doc="deliver the reward (false: the control without reward)")
 
         def __post_init__(self):
-            set_field(self, "n_inputs", integer("params", "n_inputs", self.n_inputs, minimum=2))
-            set_field(self, "rewarded", integer("params", "rewarded", self.rewarded, minimum=0))
+            super().__post_init__()
             if self.rewarded >= self.n_inputs:
                 raise ConfigError("params.rewarded", self.rewarded, f"an input index < n_inputs = {self.n_inputs}")
-            set_field(self, "pairings", integer("params", "pairings", self.pairings, minimum=1))
-            set_field(self, "period", quantity("params", "period", self.period, _MS, positive=True))
-            set_field(self, "reward_delay", quantity("params", "reward_delay", self.reward_delay, _MS, positive=True))
-            set_field(self, "background_rate", quantity("params", "background_rate", self.background_rate, _HZ,
-                                                        nonnegative=True))
             if float(self.reward_delay) >= float(self.period):
                 raise ConfigError("params.reward_delay", self.reward_delay, f"less than period = {self.period}")
 
@@ -846,16 +809,10 @@ class FiringPatterns(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        family: str = "izhikevich"
-        dt: Any = "0.1 ms"
-        step: Any = "300 ms"
-        baseline: Any = "20 ms"
-
-        def __post_init__(self):
-            set_field(self, "family", choice("params", "family", self.family, ("izhikevich", "adex")))
-            set_field(self, "dt", quantity("params", "dt", self.dt, _MS, positive=True))
-            set_field(self, "step", quantity("params", "step", self.step, _MS, positive=True))
-            set_field(self, "baseline", quantity("params", "baseline", self.baseline, _MS, nonnegative=True))
+        family: str = param("izhikevich", choices=("izhikevich", "adex"), doc="neuron model whose presets are shown")
+        dt: Any = param("0.1 ms", unit=_MS, positive=True, doc="integration time step")
+        step: Any = param("300 ms", unit=_MS, positive=True, doc="duration of the current step")
+        baseline: Any = param("20 ms", unit=_MS, nonnegative=True, doc="time before the step")
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..plots import plot_firing_patterns
@@ -879,4 +836,3 @@ class FiringPatterns(Experiment):
         return ExperimentResult(rows=rows, arrays=arrays, summary=summary, figures={"firing_patterns": fig})
 
 
-from brian2 import Hz as _HZ, ms as _MS, nS as _NS, second as _S, volt as _VOLT  # noqa: E402  (units)
