@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.params import choice, integer, number, set_field
+from ..spec.params import number, param, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 from .beyond import _names, _sizes, _subplots
 
@@ -64,13 +64,15 @@ class ClaimAnyDirection(Experiment):
         dataset: str = "digits"
         rules: Any = ("bp", "sign-grad", "fa", "random-descent", "random-dir")
         hidden: Any = (256,)
-        epochs: int = 20
-        batch_size: int = 16
-        seeds: int = 3
-        lr: Any = 0.05  # one learning rate for every rule
-        tolerance: Any = 0.02  # largest accuracy gap to BP under which the claim counts as held
+        epochs: int = param(20, integer=True, minimum=1)
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(3, integer=True, minimum=1)
+        lr: Any = param(0.05, positive=True)  # one learning rate for every rule
+        tolerance: Any = param(0.02, nonnegative=True,
+                               doc="largest accuracy gap to BP under which the claim counts as held")
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             from ..data import check_dataset_name
 
@@ -79,11 +81,6 @@ class ClaimAnyDirection(Experiment):
             if "bp" not in self.rules:
                 raise ConfigError("params.rules", list(self.rules), "a list that includes 'bp' (the reference)")
             set_field(self, "hidden", _sizes(o, "hidden", self.hidden))
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
-            set_field(self, "lr", number(o, "lr", self.lr, positive=True))
-            set_field(self, "tolerance", number(o, "tolerance", self.tolerance, nonnegative=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..harness import CompareConfig, compare
@@ -165,17 +162,17 @@ class ClaimNonDifferentiable(Experiment):
     class Params(ExperimentParams):
         dataset: str = "digits"
         units: Any = ("step", "staircase")  # hidden-unit types: step (Heaviside), staircase (quantised tanh)
-        hidden: int = 256  # hidden units
-        epochs: int = 20
-        batch_size: int = 16
-        seeds: int = 3
-        lr: Any = 0.05
-        np_lr: Any = 0.001  # node perturbation's learning rate
-        np_sigma: Any = 0.3  # node perturbation's noise on the pre-activations
-        np_samples: int = 4  # node perturbations averaged per mini-batch
+        hidden: int = param(256, integer=True, minimum=1)  # hidden units
+        epochs: int = param(20, integer=True, minimum=1)
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(3, integer=True, minimum=1)
+        lr: Any = param(0.05, positive=True)
+        np_lr: Any = param(0.001, positive=True)  # node perturbation's learning rate
+        np_sigma: Any = param(0.3, positive=True)  # node perturbation's noise on the pre-activations
+        np_samples: int = param(4, integer=True, minimum=1)  # node perturbations averaged per mini-batch
 
         def __post_init__(self):
-            o = "params"
+            super().__post_init__()
             from ..data import check_dataset_name
             from ..reference.nondiff import UNITS
 
@@ -186,13 +183,6 @@ class ClaimNonDifferentiable(Experiment):
             if not isinstance(units, (list, tuple)) or not units or any(u not in UNITS for u in units):
                 raise ConfigError("params.units", self.units, "a non-empty list from " + ", ".join(UNITS))
             set_field(self, "units", tuple(units))
-            set_field(self, "hidden", integer(o, "hidden", self.hidden, minimum=1))
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
-            set_field(self, "np_samples", integer(o, "np_samples", self.np_samples, minimum=1))
-            for f in ("lr", "np_lr", "np_sigma"):
-                set_field(self, f, number(o, f, getattr(self, f), positive=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..data import load_dataset
@@ -310,28 +300,24 @@ class ClaimDepth(Experiment):
     class Params(ExperimentParams):
         dataset: str = "digits"
         depths: Any = (2, 4, 8, 16)  # numbers of hidden layers compared
-        width: int = 64  # units per hidden layer
+        width: int = param(64, integer=True, minimum=1)  # units per hidden layer
         rules: Any = ("bp", "fa", "dfa")
         activation: str = "tanh"
-        epochs: int = 10
-        batch_size: int = 16
-        seeds: int = 2
-        lr: Any = 0.02
+        epochs: int = param(10, integer=True, minimum=1)
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(2, integer=True, minimum=1)
+        lr: Any = param(0.02, positive=True)
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             from ..data import check_dataset_name
             from ..reference.mlp import check_activation
 
             check_dataset_name(self.dataset, "params.dataset")
             set_field(self, "depths", _sizes(o, "depths", self.depths))
-            set_field(self, "width", integer(o, "width", self.width, minimum=1))
             set_field(self, "rules", _names(o, "rules", self.rules))
             check_activation(self.activation, "params.activation")
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
-            set_field(self, "lr", number(o, "lr", self.lr, positive=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..data import load_dataset
@@ -443,24 +429,20 @@ class ClaimUnsupervised(Experiment):
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
         dataset: str = "mnist-subset"
-        hidden: int = 256
-        epochs: int = 10
-        batch_size: int = 16
-        seeds: int = 1
-        margin: Any = 0.01  # accuracy by which learned features must beat random ones to refute the claim
-        bp_lr: Any = 0.05  # backprop's learning rate (its default 0.1 overshoots on the MNIST subset)
+        hidden: int = param(256, integer=True, minimum=1)
+        epochs: int = param(10, integer=True, minimum=1)
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(1, integer=True, minimum=1)
+        margin: Any = param(0.01, nonnegative=True,
+                            doc="accuracy by which learned features must beat random ones to refute the claim")
+        bp_lr: Any = param(0.05, positive=True,
+                           doc="backprop's learning rate (its default 0.1 overshoots on the MNIST subset)")
 
         def __post_init__(self):
-            o = "params"
+            super().__post_init__()
             from ..data import check_dataset_name
 
             check_dataset_name(self.dataset, "params.dataset")
-            set_field(self, "hidden", integer(o, "hidden", self.hidden, minimum=1))
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
-            set_field(self, "margin", number(o, "margin", self.margin, nonnegative=True))
-            set_field(self, "bp_lr", number(o, "bp_lr", self.bp_lr, positive=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..harness import CompareConfig, compare
@@ -555,28 +537,24 @@ class ClaimBPTTMemory(Experiment):
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
         lengths: Any = (50, 100, 200, 400, 800, 1600, 3200)  # sequence lengths T (steps of 1 ms)
-        n_in: int = 100  # input neurons
-        n_rec: int = 100  # recurrent LIF neurons
-        n_out: int = 2  # leaky readouts
-        rate: Any = 0.02  # input spike probability per step (20 Hz)
-        period: Any = 250.0  # period of the sine targets (steps)
-        feedback: str = "symmetric"  # e-prop's learning-signal weights: 'symmetric' (W_out^T) or 'random'
-        repeats: int = 3  # timing: the fastest of this many runs
-        max_slope: Any = 0.1  # e-prop's memory exponent must stay below this ...
-        min_slope: Any = 0.9  # ... and BPTT's reach this (fitted on the longer half of the lengths)
+        n_in: int = param(100, integer=True, minimum=1)  # input neurons
+        n_rec: int = param(100, integer=True, minimum=1)  # recurrent LIF neurons
+        n_out: int = param(2, integer=True, minimum=1)  # leaky readouts
+        rate: Any = param(0.02, low=0.0, high=1.0)  # input spike probability per step (20 Hz)
+        period: Any = param(250.0, positive=True)  # period of the sine targets (steps)
+        feedback: str = param("symmetric", choices=("symmetric", "random"),
+                              doc="e-prop's learning-signal weights: 'symmetric' (W_out^T) or 'random'")
+        repeats: int = param(3, integer=True, minimum=1)  # timing: the fastest of this many runs
+        max_slope: Any = param(0.1, nonnegative=True)  # e-prop's memory exponent must stay below this ...
+        min_slope: Any = param(0.9, positive=True,
+                               doc="... and BPTT's reach this (fitted on the longer half of the lengths)")
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             set_field(self, "lengths", tuple(sorted(set(_sizes(o, "lengths", self.lengths)))))
             if len(self.lengths) < 4:
                 raise ConfigError("params.lengths", list(self.lengths), "at least four distinct lengths")
-            for f in ("n_in", "n_rec", "n_out", "repeats"):
-                set_field(self, f, integer(o, f, getattr(self, f), minimum=1))
-            set_field(self, "rate", number(o, "rate", self.rate, low=0.0, high=1.0))
-            set_field(self, "period", number(o, "period", self.period, positive=True))
-            set_field(self, "feedback", choice(o, "feedback", self.feedback, ("symmetric", "random")))
-            set_field(self, "max_slope", number(o, "max_slope", self.max_slope, nonnegative=True))
-            set_field(self, "min_slope", number(o, "min_slope", self.min_slope, positive=True))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..reference.eprop import (LIFNet, bptt_gradients, eprop_gradients, eprop_online, poisson_input,
@@ -745,16 +723,20 @@ class ClaimPerturbationBudget(Experiment):
         dataset: str = "digits"
         widths: Any = (16, 64, 256, 1024)  # hidden-layer widths
         rules: Any = ("bp", "np", "wp")
-        budget: int = 60  # forward-pass equivalents per training sample (BP: 3 per step, np/wp: 1 + samples)
-        samples: int = 1  # perturbations per mini-batch for np and wp
-        sigma: Any = 1e-3  # perturbation noise
+        budget: int = param(60, integer=True, minimum=1,
+                            doc="forward-pass equivalents per training sample (BP: 3 per step, np/wp: 1 + samples)")
+        samples: int = param(1, integer=True, minimum=1)  # perturbations per mini-batch for np and wp
+        sigma: Any = param(1e-3, positive=True)  # perturbation noise
         lrs: Any = None  # {rule = [learning rates]}: each width takes the rate with the lowest training loss
-        batch_size: int = 16
-        seeds: int = 2
-        variance_samples: int = 20  # estimates per width for the relative variance at initialisation
-        margin: Any = 0.02  # the gap to BP must grow by more than this from the smallest to the largest width
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(2, integer=True, minimum=1)
+        variance_samples: int = param(20, integer=True, minimum=1,
+                                      doc="estimates per width for the relative variance at initialisation")
+        margin: Any = param(0.02, nonnegative=True,
+                            doc="the gap to BP must grow by more than this from the smallest to the largest width")
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             from ..data import check_dataset_name
 
@@ -765,10 +747,6 @@ class ClaimPerturbationBudget(Experiment):
             set_field(self, "rules", _names(o, "rules", self.rules))
             if "bp" not in self.rules or not set(self.rules) & set(_PERTURBATION_RULES):
                 raise ConfigError("params.rules", list(self.rules), "'bp' and at least one of 'np', 'wp'")
-            for f in ("budget", "samples", "batch_size", "seeds", "variance_samples"):
-                set_field(self, f, integer(o, f, getattr(self, f), minimum=1))
-            set_field(self, "sigma", number(o, "sigma", self.sigma, positive=True))
-            set_field(self, "margin", number(o, "margin", self.margin, nonnegative=True))
             default = {"bp": (0.1, 0.03), "np": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4), "wp": (3e-3, 1e-3, 3e-4, 1e-4, 3e-5)}
             lrs = {r: default.get(r, (0.05,)) for r in self.rules} if self.lrs is None else self.lrs
             set_field(self, "lrs", _lr_grid(o, lrs, self.rules))
