@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from brian2 import Hz, ms
 
 from ..errors import ConfigError
-from ..spec.params import choice, integer, number, quantity, set_field
+from ..spec.params import integer, param, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["BeyondDigits", "PerturbationVariance", "EpropSine", "perturbation_variance_table"]
@@ -85,19 +86,17 @@ class BeyondDigits(Experiment):
         rules: Any = ("bp", "fa", "sg", "ff", "np")
         hidden: Any = (256,)
         activation: str = "tanh"
-        epochs: int = 30
-        batch_size: int = 16
-        seeds: int = 3
+        epochs: int = param(30, integer=True, minimum=1)
+        batch_size: int = param(16, integer=True, minimum=1)
+        seeds: int = param(3, integer=True, minimum=1)
         lr: Any = None
         rule_params: Any = None
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             set_field(self, "rules", _names(o, "rules", self.rules))
             set_field(self, "hidden", _sizes(o, "hidden", self.hidden))
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
             set_field(self, "rule_params", _table_of_tables(o, "rule_params", self.rule_params))
             if isinstance(self.lr, dict):
                 set_field(self, "lr", dict(self.lr))
@@ -192,27 +191,22 @@ class PerturbationVariance(Experiment):
     class Params(ExperimentParams):
         dataset: str = "digits"
         widths: Any = (16, 64, 256, 1024)
-        samples: int = 100
-        batch_size: int = 32
-        sigma: Any = 1e-3
-        warmup_epochs: int = 2
+        samples: int = param(100, integer=True, minimum=2)
+        batch_size: int = param(32, integer=True, minimum=1)
+        sigma: Any = param(1e-3, positive=True)
+        warmup_epochs: int = param(2, integer=True, minimum=0)
         rules: Any = ("bp", "fa", "np", "wp")
-        epochs: int = 10
-        seeds: int = 1
+        epochs: int = param(10, integer=True, minimum=0)
+        seeds: int = param(1, integer=True, minimum=1)
 
         def __post_init__(self):
+            super().__post_init__()
             o = "params"
             from ..data import check_dataset_name
 
             check_dataset_name(self.dataset, "params.dataset")
             set_field(self, "widths", _sizes(o, "widths", self.widths))
-            set_field(self, "samples", integer(o, "samples", self.samples, minimum=2))
-            set_field(self, "batch_size", integer(o, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "sigma", number(o, "sigma", self.sigma, positive=True))
-            set_field(self, "warmup_epochs", integer(o, "warmup_epochs", self.warmup_epochs, minimum=0))
             set_field(self, "rules", _names(o, "rules", self.rules))
-            set_field(self, "epochs", integer(o, "epochs", self.epochs, minimum=0))
-            set_field(self, "seeds", integer(o, "seeds", self.seeds, minimum=1))
 
     def run(self, p: Params, ctx: RunContext) -> ExperimentResult:
         from ..harness import CompareConfig, compare
@@ -310,41 +304,27 @@ class EpropSine(Experiment):
 
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
-        n_in: int = 20
-        n_rec: int = 50
-        rate: Any = "50 Hz"
-        duration: Any = "500 ms"
-        period: Any = "250 ms"
-        amplitude: Any = 1.0
-        trials: int = 200
-        dt: Any = "1 ms"
-        tau_m: Any = "20 ms"
-        tau_out: Any = "20 ms"
-        v_th: Any = 1.0
-        gamma: Any = 0.3
-        w_in: Any = 1.0
-        w_rec: Any = 1.0
-        lr: Any = 0.01
-        feedback: str = "random"
-        bptt: bool = True
+        n_in: int = param(20, integer=True, minimum=1)
+        n_rec: int = param(50, integer=True, minimum=2)
+        rate: Any = param("50 Hz", unit=Hz, nonnegative=True)
+        duration: Any = param("500 ms", unit=ms, positive=True)
+        period: Any = param("250 ms", unit=ms, positive=True)
+        amplitude: Any = param(1.0, nonnegative=True)
+        trials: int = param(200, integer=True, minimum=1)
+        dt: Any = param("1 ms", unit=ms, positive=True)
+        tau_m: Any = param("20 ms", unit=ms, positive=True)
+        tau_out: Any = param("20 ms", unit=ms, positive=True)
+        v_th: Any = param(1.0, nonnegative=True)
+        gamma: Any = param(0.3, nonnegative=True)
+        w_in: Any = param(1.0, nonnegative=True)
+        w_rec: Any = param(1.0, nonnegative=True)
+        lr: Any = param(0.01, nonnegative=True)
+        feedback: str = param("random", choices=("random", "symmetric"))
+        bptt: bool = param(True, boolean=True)
 
         def __post_init__(self):
-            from brian2 import Hz, ms
-
+            super().__post_init__()
             o = "params"
-            set_field(self, "n_in", integer(o, "n_in", self.n_in, minimum=1))
-            set_field(self, "n_rec", integer(o, "n_rec", self.n_rec, minimum=2))
-            set_field(self, "rate", quantity(o, "rate", self.rate, Hz, nonnegative=True))
-            for f in ("duration", "period", "dt", "tau_m", "tau_out"):
-                set_field(self, f, quantity(o, f, getattr(self, f), ms, positive=True))
-            set_field(self, "amplitude", number(o, "amplitude", self.amplitude, nonnegative=True))
-            set_field(self, "trials", integer(o, "trials", self.trials, minimum=1))
-            for f in ("v_th", "w_in", "w_rec", "lr"):
-                set_field(self, f, number(o, f, getattr(self, f), nonnegative=True))
-            set_field(self, "gamma", number(o, "gamma", self.gamma, nonnegative=True))
-            set_field(self, "feedback", choice(o, "feedback", self.feedback, ("random", "symmetric")))
-            if not isinstance(self.bptt, bool):
-                raise ConfigError(f"{o}.bptt", self.bptt, "true or false")
             if float(self.rate) * float(self.dt) > 1:
                 raise ConfigError(f"{o}.rate", self.rate, f"at most one spike per step (<= {1 / self.dt})")
             if self.steps < 2:
