@@ -53,7 +53,9 @@ the updates of :class:`bioplaus.reference.credit.FA` / ``DFA`` with the same los
 learning rate, momentum, weight decay and batch composition. A bias is a projection
 ``b_l`` from a unit of constant rate 1. With ``rule="kp"`` each :math:`B_l` is a
 :class:`~bioplaus.spec.credit.KolenPollack` feedback that learns by the update of
-:math:`W_{l+1}`, transposed (:math:`\Delta B_l = \Delta W_{l+1}^\top`, same weight decay).
+:math:`W_{l+1}`, transposed (:math:`\Delta B_l = \Delta W_{l+1}^\top`, same weight decay);
+with ``rule="mirror"`` a :class:`~bioplaus.spec.credit.WeightMirror` feedback that learns in
+the ``rest`` steps from noise sent through :math:`W_{l+1}` (weight mirroring, Akrout et al. 2019).
 
 Dynamics and scheduling
 -----------------------

@@ -41,10 +41,12 @@ Feedback (:class:`Feedback`)
       control that must equal BP.
     * :class:`SignOf` ``(of=projection)`` — :math:`B = s\,\mathrm{sign}(W)^\top`, following
       the forward weights as they learn (Liao et al. 2016).
-
-    Feedback weights that learn (Kolen–Pollack, weight mirroring) are a ``weights``
-    object of their own kind with a plastic update; the shape of :class:`Feedback` does
-    not change.
+    * Feedback weights that learn are a ``weights`` object of their own kind with a plastic
+      update; the shape of :class:`Feedback` does not change. :class:`KolenPollack`
+      ``(of=projection)`` — the update of the forward projection, transposed (Kolen &
+      Pollack 1994); :class:`WeightMirror` ``(of=projection)`` — Hebbian learning from
+      noise sent through the forward weights in the rest steps, the mirror mode of
+      Akrout et al. (2019).
 
 Error-driven rule (:class:`ErrorDriven`)
     A plastic forward projection ``pre -> post`` whose update is presynaptic activity ×
