@@ -8,7 +8,7 @@ import pytest
 
 from bioplaus.errors import ConfigError
 from bioplaus.metrics import angle_deg
-from bioplaus.networks.fa_rate import fa_rate_spec, mlp_weights
+from bioplaus.networks.fa_rate import FARateNetwork, fa_rate_spec, mlp_weights
 from bioplaus.reference.credit import FA, TrainSettings
 from bioplaus.reference.kolen_pollack import WeightMirror as MirrorReference
 from bioplaus.reference.mlp import MLP
@@ -106,14 +106,18 @@ def test_weight_mirror_feedback_aligns_with_forward_weights_and_fixed_feedback_d
     assert min(angles["fa"]) > 30, angles
 
 
-def _mirror_net(**kw):
+def _mirror_inputs():
+    """weights, biases, feedback, x, targets, orders of a 4-sample problem."""
     rng = np.random.default_rng(0)
     x, y = rng.random((4, SIZES[0])), rng.integers(0, SIZES[-1], 4)
     net = MLP.random(SIZES, "tanh", "mse", rng)
     fb = FA().learner()
     fb.init(net, np.random.default_rng(1), TrainSettings(lr=LR))
-    return fa_rate_spec(SIZES, net.weights, net.biases, fb.feedback, x, np.eye(3)[y], [np.arange(4)],
-                        rule="mirror", **kw)
+    return net.weights, net.biases, fb.feedback, x, np.eye(3)[y], [np.arange(4)]
+
+
+def _mirror_net(**kw):
+    return fa_rate_spec(SIZES, *_mirror_inputs(), rule="mirror", **kw)
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -132,8 +136,12 @@ def test_weight_mirror_fields_are_validated(kw, match):
 
 
 def test_weight_mirror_declarations_in_a_network_are_named():
-    net = _mirror_net(rest="1 ms", dt="1 ms")
+    net = _mirror_net(rest="1 ms", dt="1 ms", mirror_lr=0.04)
     assert [type(f.weights).__name__ for f in net.feedback] == ["WeightMirror", "WeightMirror"]
+    assert [f.weights.eta for f in net.feedback] == [0.04, 0.04]
+    settings = FARateNetwork(sizes=SIZES, rule="mirror", rest="1 ms", dt="1 ms")   # the settings object passes them on
+    again = settings.network(*_mirror_inputs(), mirror_lr=0.04, mirror_decay=0.25)
+    assert [(f.weights.eta, f.weights.decay) for f in again.feedback] == [(0.04, 0.25)] * 2
 
     def with_b1(weights):
         return NetworkSpec(net.populations, net.projections, feedback=[Feedback("B1", "hid2", "hid1", weights),

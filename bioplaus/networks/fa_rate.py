@@ -91,15 +91,17 @@ import numpy as np
 from ..errors import ConfigError
 from ..spec.params import Spec, choice, integer, number, quantity, set_field
 
-__all__ = ["fa_rate_spec", "mlp_weights", "train_fa_rate", "FARateResult", "ROUTINGS", "FARateNetwork", "RULES", "LOSSES", "ACTIVATIONS"]
+__all__ = ["fa_rate_spec", "mlp_weights", "train_fa_rate", "FARateResult", "ROUTINGS", "SPEC_ROUTINGS", "FARateNetwork", "RULES", "LOSSES", "ACTIVATIONS"]
 
 RULES = ("fa", "dfa")
 LOSSES = ("mse", "cross_entropy")
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 #: error routing of :func:`fa_rate_spec`: fixed random layer by layer, fixed random from the
-#: output error, the transposed forward weights (backprop), their signs, Kolen-Pollack (learned),
-#: weight mirroring (learned from noise in the rest steps)
-ROUTINGS = ("fa", "dfa", "bp", "sign", "kp", "mirror")
+#: output error, the transposed forward weights (backprop), their signs, Kolen-Pollack (learned)
+ROUTINGS = ("fa", "dfa", "bp", "sign", "kp")
+#: every routing of :func:`fa_rate_spec` and :class:`FARateNetwork`: also weight mirroring (learned from
+#: noise in the rest steps), which has no noise-matched numpy reference run in the ``fa_rate`` experiment
+SPEC_ROUTINGS = ROUTINGS + ("mirror",)
 
 
 def _ms():
@@ -158,7 +160,7 @@ class FARateNetwork(Spec):
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise ConfigError(f"{n}.sizes", sizes, "a list of at least two layer sizes, e.g. [64, 100, 10]")
         set_field(self, "sizes", tuple(integer(n, f"sizes[{k}]", s, minimum=1) for k, s in enumerate(sizes)))
-        set_field(self, "rule", choice(n, "rule", self.rule, ROUTINGS))
+        set_field(self, "rule", choice(n, "rule", self.rule, SPEC_ROUTINGS))
         set_field(self, "lr", number(n, "lr", self.lr, positive=True))
         set_field(self, "momentum", number(n, "momentum", self.momentum, low=0.0, high=0.999))
         set_field(self, "weight_decay", number(n, "weight_decay", self.weight_decay, nonnegative=True))
@@ -275,7 +277,7 @@ def fa_rate_spec(sizes: Sequence[int], weights: Sequence[np.ndarray], biases: Se
     from ..spec.network import NetworkSpec, Population, Projection
     from ..spec.neurons import RateUnit
 
-    choice("fa_rate_spec", "rule", rule, ROUTINGS)
+    choice("fa_rate_spec", "rule", rule, SPEC_ROUTINGS)
     sizes = tuple(int(s) for s in sizes)
     L = len(sizes) - 1
     x = np.asarray(x, dtype=float)
