@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..spec.params import choice, integer, number, set_field
+from ..networks.fa_rate import ACTIVATIONS, LOSSES, ROUTINGS
+from ..spec.params import param, set_field
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
 
 __all__ = ["FARateExperiment"]
@@ -42,32 +43,33 @@ class FARateExperiment(Experiment):
         also train the numpy reference and report the weight difference.
         """
 
-        rule: str = "fa"
+        rule: str = param("fa", choices=ROUTINGS)
         hidden: Any = (100,)
-        epochs: int = 20
+        epochs: int = param(20, integer=True, minimum=1)
+        # lr, momentum, weight_decay, present, rest, dt, tau: declared and checked by FARateNetwork (network_spec)
         lr: Any = 0.03
         momentum: Any = 0.0
         weight_decay: Any = 0.0
-        batch_size: int = 1
-        loss: str = "cross_entropy"
-        activation: str = "tanh"
+        batch_size: int = param(1, integer=True, minimum=1)
+        loss: str = param("cross_entropy", choices=LOSSES)
+        activation: str = param("tanh", choices=ACTIVATIONS)
         present: Any = "1 ms"
         rest: Any = "0 ms"
         dt: Any = None
         tau: Any = None
         dataset: str = "digits"
-        n_train: Any = None
-        n_test: Any = None
-        feedback_scale: Any = 1.0
-        kp_decay: Any = 0.01
-        reference: bool = True
+        n_train: Any = param(None, integer=True, minimum=1, allow_none=True)
+        n_test: Any = param(None, integer=True, minimum=1, allow_none=True)
+        feedback_scale: Any = param(1.0, positive=True)
+        kp_decay: Any = param(0.01, nonnegative=True,
+                              doc="weight decay of the forward and mirrored feedback matrices under Kolen-Pollack")
+        reference: bool = param(True, boolean=True)
 
         def __post_init__(self):
             from ..data import check_dataset_name
-            from ..networks.fa_rate import ACTIVATIONS, LOSSES, ROUTINGS
 
+            super().__post_init__()
             p = "params"
-            set_field(self, "rule", choice(p, "rule", self.rule, ROUTINGS))
             hidden = self.hidden
             if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
                 hidden = (hidden,)
@@ -76,18 +78,7 @@ class FARateExperiment(Experiment):
             if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
                 raise ConfigError(f"{p}.hidden", self.hidden, "positive integers (hidden-layer sizes)")
             set_field(self, "hidden", tuple(int(h) for h in hidden))
-            set_field(self, "epochs", integer(p, "epochs", self.epochs, minimum=1))
-            set_field(self, "batch_size", integer(p, "batch_size", self.batch_size, minimum=1))
-            set_field(self, "loss", choice(p, "loss", self.loss, LOSSES))
-            set_field(self, "activation", choice(p, "activation", self.activation, ACTIVATIONS))
             check_dataset_name(self.dataset, f"{p}.dataset")
-            for name in ("n_train", "n_test"):
-                if getattr(self, name) is not None:
-                    set_field(self, name, integer(p, name, getattr(self, name), minimum=1))
-            set_field(self, "feedback_scale", number(p, "feedback_scale", self.feedback_scale, positive=True))
-            set_field(self, "kp_decay", number(p, "kp_decay", self.kp_decay, nonnegative=True))
-            if not isinstance(self.reference, bool):
-                raise ConfigError(f"{p}.reference", self.reference, "true or false")
             try:  # lr, momentum, weight decay, schedule: validated by the network spec
                 spec = self.network_spec((1,) * (len(self.hidden) + 2))
             except ConfigError as exc:
