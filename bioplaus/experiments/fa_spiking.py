@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..networks.fa_spiking import SpikingFA
-from ..spec.params import integer, set_field
+from ..spec.params import check_params, param
 from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, register_experiment
 from .stdp_classifier import (check_split_params, confusion_matrix, figure_confusion, figure_images,
                               figure_learning_curve, figure_raster, load_split, md_table)
@@ -47,7 +47,7 @@ class FASpikingExperiment(Experiment):
         n_train: Any = None
         n_test: Any = None
         validation_fraction: Any = 0.2
-        raster_samples: int = 5
+        raster_samples: int = param(5, integer=True, minimum=0)
 
         def __post_init__(self):
             try:
@@ -55,8 +55,8 @@ class FASpikingExperiment(Experiment):
             except ConfigError as exc:
                 field = exc.key_path.split(".", 1)[-1]
                 raise ConfigError(f"params.{field}", exc.value, exc.expected) from None
-            check_split_params(self)
-            set_field(self, "raster_samples", integer("params", "raster_samples", self.raster_samples, minimum=0))
+            check_split_params(self)     # dataset, n_train, n_test, validation_fraction (shared with stdp_classifier)
+            check_params(self)           # the param() fields declared here
 
         def network(self) -> SpikingFA:
             return SpikingFA(**{f: getattr(self, f) for f in _NET_FIELDS})
