@@ -47,7 +47,7 @@ from ..errors import ConfigError, did_you_mean
 from ..spec.params import Spec
 
 __all__ = ["Experiment", "ExperimentParams", "ExperimentResult", "RunContext", "EXPERIMENTS",
-           "register_experiment", "experiment_class", "resolve_experiment_ref", "md_table"]
+           "register_experiment", "experiment_class", "resolve_experiment_ref", "md_table", "param_of"]
 
 EXPERIMENTS: dict[str, type["Experiment"]] = {}
 
@@ -164,6 +164,32 @@ def _progress_line(msg: str) -> None:
     from ..progress import line
 
     line(msg)
+
+
+def param_of(spec_cls: type, name: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
+    """A field declared as ``spec_cls``'s field ``name`` (its unit, bounds and meaning), with the
+    experiment's own ``default``: parameters an experiment passes on to a spec it builds are
+    validated by that spec's declaration, not by a copy of it.
+
+    >>> from brian2 import Hz
+    >>> from bioplaus.spec.rules import Oja
+    >>> @dataclass(frozen=True)
+    ... class P(ExperimentParams):
+    ...     eta: Any = param_of(Oja, "eta", "10 Hz")
+    >>> P().eta
+    10. * hertz
+    >>> P(eta="-1 Hz")
+    Traceback (most recent call last):
+    ...
+    bioplaus.errors.ConfigError: params.eta = '-1 Hz': expected a positive value
+    """
+    fields = {f.name: f for f in dataclasses.fields(spec_cls)}
+    if name not in fields or "param" not in fields[name].metadata:
+        raise TypeError(f"{spec_cls.__name__}.{name} is not a field declared with param()")
+    f = fields[name]
+    if default is dataclasses.MISSING:
+        default = f.default
+    return field(default=default, metadata={"param": f.metadata["param"], "doc": doc or f.metadata.get("doc", "")})
 
 
 class ExperimentParams(Spec):

@@ -22,7 +22,9 @@ from ..errors import ConfigError
 from ..plots import (plot_bcm_selectivity, plot_oja_convergence, plot_stdp_window, plot_triplet_frequency,
                      plot_weight_bars, plot_weight_distribution)
 from ..spec.params import choice, number, param, quantity, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
+from ..spec.rules import BCM, Oja, PairSTDP
+from .base import (Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, param_of,
+                   register_experiment)
 
 __all__ = ["StdpWindow", "TripletFrequency", "OjaPCA", "BCMSelectivity", "StdpCompetition", "RewardStdp",
            "FiringPatterns", "correlated_gaussian", "step_responses", "firing_pattern_protocols", "SJOSTROM_2001",
@@ -44,11 +46,10 @@ class StdpWindow(Experiment):
     @dataclass(frozen=True, eq=False)
     class Params(ExperimentParams):
         rule: str = param("stdp", choices=("stdp", "nearest_stdp"), doc="all-to-all pair STDP or nearest-spike STDP")
-        # the rule's own parameters, declared and checked by PairSTDP/NearestSTDP (see stdp_rule)
-        A_plus: Any = 0.01
-        A_minus: Any = 0.0105
-        tau_plus: Any = "20 ms"
-        tau_minus: Any = "20 ms"
+        A_plus: Any = param_of(PairSTDP, "A_plus")         # declared by the rule (see stdp_rule)
+        A_minus: Any = param_of(PairSTDP, "A_minus")
+        tau_plus: Any = param_of(PairSTDP, "tau_plus")
+        tau_minus: Any = param_of(PairSTDP, "tau_minus")
         dt_max: Any = param("100 ms", unit=_MS, positive=True, doc="largest |Δt| of the pairings")
         n_points: int = param(41, integer=True, minimum=3, doc="number of Δt values in [-dt_max, dt_max]")
         pairings: int = param(1, integer=True, minimum=1, doc="pairings per Δt")
@@ -58,17 +59,14 @@ class StdpWindow(Experiment):
             super().__post_init__()
             if not float(self.period) > 2 * float(self.dt_max):
                 raise ConfigError("params.period", self.period, f"more than 2 * dt_max = {2 * self.dt_max}")
-            self.stdp_rule()  # validates the rule parameters now
 
         def stdp_rule(self):
-            from ..spec.rules import NearestSTDP, PairSTDP
+            """The measured rule: :class:`PairSTDP` or :class:`NearestSTDP`, unbounded weights."""
+            from ..spec.rules import NearestSTDP
 
             cls = PairSTDP if self.rule == "stdp" else NearestSTDP
-            try:
-                return cls(A_plus=self.A_plus, A_minus=self.A_minus, tau_plus=self.tau_plus,
-                           tau_minus=self.tau_minus, w_min=-1e9, w_max=1e9)
-            except ConfigError as exc:
-                raise ConfigError("params." + exc.key_path.split(".", 1)[1], exc.value, exc.expected) from None
+            return cls(A_plus=self.A_plus, A_minus=self.A_minus, tau_plus=self.tau_plus,
+                       tau_minus=self.tau_minus, w_min=-1e9, w_max=1e9)
 
     @staticmethod
     def _protocol(p: Params, seed: int):
@@ -286,15 +284,20 @@ class OjaPCA(Experiment):
     class Params(ExperimentParams):
         dims: int = param(5, integer=True, minimum=1, doc="input dimensions")
         n_samples: int = param(3000, integer=True, minimum=1, doc="input samples presented")
-        eta: Any = param("10 Hz", unit=_HZ, positive=True, doc="learning rate of Oja's rule")
+        eta: Any = param_of(Oja, "eta", "10 Hz", doc="learning rate of Oja's rule")
         present: Any = param("1 ms", unit=_MS, positive=True, doc="presentation time of one sample")
         spread: float = param(4.0, low=1.0, doc="ratio of the largest to the smallest input variance")
         w_init_scale: float = param(0.1, positive=True, doc="scale of the random initial weights")
 
+        @property
+        def rule(self) -> Oja:
+            """The learning rule, built from ``eta``."""
+            return Oja(eta=self.eta)
+
     @staticmethod
     def _protocol(p: Params, seed: int):
         """(network, first principal component, input covariance)."""
-        from ..spec import Monitor, NetworkSpec, Oja, Population, Projection, RateUnit, SampleSequence
+        from ..spec import Monitor, NetworkSpec, Population, Projection, RateUnit, SampleSequence
 
         rng = np.random.default_rng(seed)
         x, cov = correlated_gaussian(p.dims, p.n_samples, rng, p.spread)
@@ -304,7 +307,7 @@ class OjaPCA(Experiment):
         net = NetworkSpec(
             populations=[Population("x", SampleSequence(samples=x, present=p.present)),
                          Population("y", RateUnit(tau=None, transfer="linear"), 1)],
-            projections=[Projection("w", "x", "y", rule=Oja(eta=p.eta), w_init=w0)],
+            projections=[Projection("w", "x", "y", rule=p.rule, w_init=w0)],
             monitors=[Monitor("w", ("w",), dt=p.present * max(1, p.n_samples // n_rec))],
             dt=p.present, duration=p.n_samples * p.present, seed=seed, name="oja")
         return net, pc1, cov
@@ -365,22 +368,27 @@ class BCMSelectivity(Experiment):
         n_patterns: int = param(4, integer=True, minimum=2, doc="input patterns presented at random")
         n_neurons: int = param(8, integer=True, minimum=1, doc="BCM neurons")
         n_presentations: int = param(20000, integer=True, minimum=1, doc="pattern presentations")
-        eta: Any = param("6 Hz", unit=_HZ, positive=True, doc="learning rate of the BCM rule")
-        tau_theta: Any = param("50 ms", unit=_MS, positive=True, doc="time constant of the sliding threshold")
+        eta: Any = param_of(BCM, "eta", "6 Hz", doc="learning rate of the BCM rule")
+        tau_theta: Any = param_of(BCM, "tau_theta", "50 ms", doc="time constant of the sliding threshold")
         present: Any = param("1 ms", unit=_MS, positive=True, doc="presentation time of one pattern")
-        y0: float = param(1.0, positive=True, doc="target response of the sliding threshold")
-        w_min: float = param(-5.0, doc="lower weight bound")
-        w_max: float = param(5.0, doc="upper weight bound")
+        y0: float = param_of(BCM, "y0", 1.0, doc="target response of the sliding threshold")
+        w_min: float = param_of(BCM, "w_min", -5.0, doc="lower weight bound")
+        w_max: float = param_of(BCM, "w_max", 5.0, doc="upper weight bound")
 
         def __post_init__(self):
             super().__post_init__()
             if not self.w_max > self.w_min:
                 raise ConfigError("params.w_max", self.w_max, f"a value above w_min = {self.w_min}")
 
+        @property
+        def rule(self) -> BCM:
+            """The learning rule, built from ``eta``, ``tau_theta``, ``y0``, ``w_min`` and ``w_max``."""
+            return BCM(eta=self.eta, tau_theta=self.tau_theta, y0=self.y0, w_min=self.w_min, w_max=self.w_max)
+
     @staticmethod
     def _protocol(p: Params, seed: int):
         """(network, input patterns)."""
-        from ..spec import BCM, NetworkSpec, Population, Projection, RateUnit, SampleSequence
+        from ..spec import NetworkSpec, Population, Projection, RateUnit, SampleSequence
 
         rng = np.random.default_rng(seed)
         n_active = max(1, round(0.3 * p.n_inputs))
@@ -391,7 +399,7 @@ class BCMSelectivity(Experiment):
         order = np.concatenate([rng.permutation(p.n_patterns) for _ in range(blocks)])[:p.n_presentations]
         x = patterns[order]
         w0 = rng.uniform(0.0, 0.2, size=(p.n_inputs, p.n_neurons))
-        rule = BCM(eta=p.eta, tau_theta=p.tau_theta, y0=p.y0, w_min=p.w_min, w_max=p.w_max)
+        rule = p.rule
         net = NetworkSpec(
             populations=[Population("x", SampleSequence(samples=x, present=p.present)),
                          Population("y", RateUnit(tau=None, transfer="relu"), p.n_neurons)],
