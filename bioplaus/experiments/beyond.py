@@ -21,8 +21,10 @@ import numpy as np
 from brian2 import Hz, ms
 
 from ..errors import ConfigError
+from ..networks.eprop import EpropNetwork
 from ..spec.params import integer, param, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
+from .base import (Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, param_of,
+                   register_experiment)
 
 __all__ = ["BeyondDigits", "PerturbationVariance", "EpropSine", "perturbation_variance_table"]
 
@@ -311,15 +313,15 @@ class EpropSine(Experiment):
         period: Any = param("250 ms", unit=ms, positive=True)
         amplitude: Any = param(1.0, nonnegative=True)
         trials: int = param(200, integer=True, minimum=1)
-        dt: Any = param("1 ms", unit=ms, positive=True)
-        tau_m: Any = param("20 ms", unit=ms, positive=True)
-        tau_out: Any = param("20 ms", unit=ms, positive=True)
-        v_th: Any = param(1.0, nonnegative=True)
-        gamma: Any = param(0.3, nonnegative=True)
+        dt: Any = param_of(EpropNetwork, "dt")        # declared by the network network() builds
+        tau_m: Any = param_of(EpropNetwork, "tau_m")
+        tau_out: Any = param_of(EpropNetwork, "tau_out")
+        v_th: Any = param_of(EpropNetwork, "v_th")
+        gamma: Any = param_of(EpropNetwork, "gamma")
         w_in: Any = param(1.0, nonnegative=True)
         w_rec: Any = param(1.0, nonnegative=True)
-        lr: Any = param(0.01, nonnegative=True)
-        feedback: str = param("random", choices=("random", "symmetric"))
+        lr: Any = param_of(EpropNetwork, "lr")
+        feedback: str = param_of(EpropNetwork, "feedback")
         bptt: bool = param(True, boolean=True)
 
         def __post_init__(self):
@@ -335,8 +337,6 @@ class EpropSine(Experiment):
             return int(round(float(self.duration) / float(self.dt)))
 
         def network(self):
-            from ..networks.eprop import EpropNetwork
-
             return EpropNetwork(tau_m=self.tau_m, tau_out=self.tau_out, dt=self.dt, v_th=self.v_th,
                                 gamma=self.gamma, feedback=self.feedback, lr=self.lr)
 
