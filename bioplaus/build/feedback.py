@@ -56,6 +56,18 @@ class _CreditState:
         self.mirror: dict[str, dict[str, Any]] = {}
 
 
+def _window_steps(obj, dt: float, key: str, dt_text: str) -> tuple[int, int]:
+    """``obj.present`` and ``obj.rest`` as whole numbers of time steps ``dt`` (seconds); a
+    :class:`ConfigError` at ``key.present``/``key.rest`` for a window that is not one."""
+    steps = []
+    for f in ("present", "rest"):
+        k = float(getattr(obj, f)) / dt
+        if abs(k - round(k)) > 1e-6:
+            raise ConfigError(f"{key}.{f}", str(getattr(obj, f)), f"a whole number of time steps dt = {dt_text}")
+        steps.append(int(round(k)))
+    return steps[0], steps[1]
+
+
 def _state(ctx) -> _CreditState:
     st = getattr(ctx, "_credit_state", None)
     if st is None:
@@ -99,14 +111,7 @@ def _mirror_arrays(fb, ctx) -> dict[str, Any]:
     spec, w = ctx.spec, fb.weights
     sched = spec.projection(w.of).rule.updates
     dt = float(spec.dt)
-    steps = {}
-    for f in ("present", "rest"):
-        k = float(getattr(sched, f)) / dt
-        if abs(k - round(k)) > 1e-6:
-            raise ConfigError(f"projections.{w.of}.rule.updates.{f}", str(getattr(sched, f)),
-                              f"a whole number of time steps dt = {spec.dt}")
-        steps[f] = int(round(k))
-    P, R = steps["present"], steps["rest"]
+    P, R = _window_steps(sched, dt, f"projections.{w.of}.rule.updates", f"{spec.dt}")
     applied = (sched.apply > 0) if sched.batched else (sched.weights > 0)
     windows = np.flatnonzero(applied)
     at = (windows[:, None] * (P + R) + P + np.arange(R)[None, :]).ravel()
@@ -250,14 +255,7 @@ def sample_rates_arrays(model: SampleRates, pop_name: str, dt: float) -> tuple[n
     row appended, and per ``gcd(present, rest)`` interval the row shown (the zero row during rest)."""
     import math
 
-    steps = {}
-    for f in ("present", "rest"):
-        k = float(getattr(model, f)) / dt
-        if abs(k - round(k)) > 1e-6:
-            raise ConfigError(f"populations.{pop_name}.model.{f}", str(getattr(model, f)),
-                              f"a whole number of time steps dt = {dt} s")
-        steps[f] = int(round(k))
-    P, R = steps["present"], steps["rest"]
+    P, R = _window_steps(model, dt, f"populations.{pop_name}.model", f"{dt} s")
     g = math.gcd(P, R) if R else P
     n_on, per = P // g, (P + R) // g
     n = len(model.samples)
