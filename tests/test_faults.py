@@ -165,8 +165,11 @@ def test_sweep_workers_exit_when_the_sweep_is_killed(tmp_path):
         _wait_for(lambda: any(out.glob("points/*/provenance.json")), 180, "a point to start", proc)
         os.kill(proc.pid, signal.SIGKILL)  # the sweep process only, as the OOM killer would
         proc.wait(timeout=30)
-        started = {p.parent.name for p in out.glob("points/*/provenance.json")}
         _wait_for(lambda: not _session_pids(proc.pid), 30, "the workers to exit")
+        # a point a worker had already been handed may write its provenance just after the kill;
+        # nothing is handed out after it: at most one point per worker, and none of them finished
+        started = {p.parent.name for p in out.glob("points/*/provenance.json")}
+        assert 1 <= len(started) <= 2, started
         time.sleep(1.0)
         assert {p.parent.name for p in out.glob("points/*/provenance.json")} == started  # nothing new started
         assert not list(out.glob("points/*/point.json"))
