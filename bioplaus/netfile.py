@@ -40,7 +40,14 @@ Data that does not fit in TOML is read from files next to the model file:
 ``w_init = { file = "w.npy" }`` (an ``(n_pre, n_post)`` array), spike trains
 ``model = { type = "spike_trains", file = "spikes.npz" }`` (arrays ``indices`` and
 ``times`` in seconds), and samples of a dataset
-``model = { type = "samples", dataset = "digits", split = "train", n = 20, present = "100 ms" }``.
+``model = { type = "samples", dataset = "digits", split = "train", n = 20, present = "100 ms" }``;
+the same ``{ file = ..., key = ... }`` table gives any array field (``target``, ``spikes``,
+``matrix``, ``bias``).
+
+e-prop (:mod:`bioplaus.spec.eligibility`) is declared the same way: models ``eprop_lif``,
+``leaky_readout``, ``trial_input``; rules ``eprop`` and ``eprop_readout`` whose
+``optimizer = { type = "adam" | "sgd", lr = ... }`` and
+``feedback = { type = "fixed" | "random", ... }`` are tables too (``models/eprop_network.toml``).
 
 Command-line overrides and sweep keys address tables by name:
 ``--set projections.ee.rule.tau_plus=10ms``, ``--grid populations.exc.size=800,1600``.
@@ -71,12 +78,15 @@ def is_network_file(data: Mapping[str, Any]) -> bool:
 
 def _model_types() -> dict[str, type]:
     from .spec.neurons import INPUTS, NEURONS
+    from .spec.eligibility import EpropLIF, LeakyReadout, TrialInput
     from .spec.protocol import ProtocolInput
 
-    return {**NEURONS, **INPUTS, "protocol_input": ProtocolInput}
+    return {**NEURONS, **INPUTS, "protocol_input": ProtocolInput, "eprop_lif": EpropLIF,
+            "leaky_readout": LeakyReadout, "trial_input": TrialInput}
 
 
 def _rule_types() -> dict[str, type]:
+    from .spec import eligibility  # noqa: F401  (registers the e-prop rules)
     from .spec.rules import RULES
 
     return dict(RULES)
@@ -86,6 +96,18 @@ def _homeostasis_types() -> dict[str, type]:
     from .spec import rules
 
     return {"weight_normalization": rules.WeightNormalization, "synaptic_scaling": rules.SynapticScaling}
+
+
+def _optimizer_types() -> dict[str, type]:
+    from .spec.eligibility import SGD, Adam
+
+    return {"adam": Adam, "sgd": SGD}
+
+
+def _feedback_types() -> dict[str, type]:
+    from .spec.credit import FixedFeedback, RandomFeedback
+
+    return {"fixed": FixedFeedback, "random": RandomFeedback}
 
 
 def _lookup(kind: str, table: dict[str, type], name: Any, where: str) -> type:
@@ -216,11 +238,13 @@ def spec_from_table(kind: str, table: Any, where: str, *, base_dir: Path | None 
 
         cls = AdaptiveThreshold
     else:
-        types = {"model": _model_types, "rule": _rule_types, "homeostasis": _homeostasis_types}[kind]()
+        types = {"model": _model_types, "rule": _rule_types, "homeostasis": _homeostasis_types,
+                 "optimizer": _optimizer_types, "feedback": _feedback_types}[kind]()
         if "type" not in table:
             raise ConfigError(f"{where}.type", None, f"the {kind}'s type: " + ", ".join(sorted(types)))
         cls = _lookup({"model": "neuron or input model", "rule": "plasticity rule",
-                       "homeostasis": "homeostatic mechanism"}[kind], types, table.pop("type"), where)
+                       "homeostasis": "homeostatic mechanism", "optimizer": "per-trial update",
+                       "feedback": "feedback matrix"}[kind], types, table.pop("type"), where)
     from .spec.neurons import SampleSequence, SpikeTrains
 
     if cls is SpikeTrains and "file" in table:
@@ -230,7 +254,10 @@ def spec_from_table(kind: str, table: Any, where: str, *, base_dir: Path | None 
     return _construct(cls, table, where, base_dir=base_dir, data_dir=data_dir)
 
 
-_NESTED = {"model": "model", "rule": "rule", "homeostasis": "homeostasis", "adaptation": "adaptation"}
+_NESTED = {"model": "model", "rule": "rule", "homeostasis": "homeostasis", "adaptation": "adaptation",
+           "optimizer": "optimizer", "feedback": "feedback"}
+#: array fields that may be read from a file next to the model file (``{ file = "x.npz", key = "..." }``)
+_ARRAY_FIELDS = ("w_init", "target", "spikes", "matrix", "bias")
 
 
 def _construct(cls: type, table: dict, where: str, *, base_dir: Path | None, data_dir: str | None) -> Any:
@@ -245,8 +272,8 @@ def _construct(cls: type, table: dict, where: str, *, base_dir: Path | None, dat
     for key, value in table.items():
         if key in _NESTED and isinstance(value, dict):
             value = spec_from_table(_NESTED[key], value, f"{where}.{key}", base_dir=base_dir, data_dir=data_dir)
-        elif key == "w_init" and isinstance(value, dict):
-            value = _read_array(value, f"{where}.w_init", base_dir)
+        elif key in _ARRAY_FIELDS and isinstance(value, dict):
+            value = _read_array(value, f"{where}.{key}", base_dir)
         elif key == "connectivity" and isinstance(value, dict) and "file" in value:
             if set(value) != {"file"}:
                 raise ConfigError(f"{where}.connectivity", value, "{ file = \"synapses.npz\" } (arrays i and j) alone")
