@@ -163,6 +163,24 @@ def test_bad_params_name_the_field_and_value(field, value):
     assert repr(value) in str(info.value) or str(value) in str(info.value)
 
 
+def test_network_settings_are_declared_by_the_network_and_refused_by_name():
+    import dataclasses
+
+    from bioplaus.experiments.base import experiment_class
+
+    net = {f.name: f.metadata["param"] for f in dataclasses.fields(FARateNetwork) if "param" in f.metadata}
+    exp = {f.name: f.metadata.get("param") for f in dataclasses.fields(experiment_class("fa_rate").Params)}
+    for name in ("lr", "momentum", "weight_decay", "batch_size", "loss", "activation", "present", "rest", "dt", "tau"):
+        assert exp[name] is net[name], name     # one declaration, not a copy
+    for kw, key in [({"lr": 0.0}, "lr"), ({"momentum": 1.0}, "momentum"), ({"weight_decay": -1e-3}, "weight_decay"),
+                    ({"rest": "-1 ms"}, "rest"), ({"dt": "0 ms"}, "dt"), ({"present": "3 ms", "dt": "2 ms"}, "present")]:
+        with pytest.raises(ConfigError) as info:
+            FARateNetwork(sizes=SIZES, **kw)
+        assert info.value.key_path == f"FARateNetwork.{key}"
+    spec = FARateNetwork(sizes=SIZES, momentum=0.999, tau="2 ms")
+    assert spec.momentum == 0.999 and float(spec.dt) == pytest.approx(2e-4)   # dt defaults to tau / 10
+
+
 def test_rest_must_be_whole_steps():
     with pytest.raises(ConfigError, match=r"params\.rest"):
         _params(present="2 ms", rest="1 ms")   # dt defaults to present

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..networks.fa_rate import ACTIVATIONS, LOSSES, ROUTINGS
+from ..networks.fa_rate import ROUTINGS, FARateNetwork, schedule_dt
 from ..spec.params import param, set_field
-from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, register_experiment
+from .base import Experiment, ExperimentParams, ExperimentResult, RunContext, md_table, param_of, register_experiment
 
 __all__ = ["FARateExperiment"]
 
@@ -46,17 +46,17 @@ class FARateExperiment(Experiment):
         rule: str = param("fa", choices=ROUTINGS)
         hidden: Any = (100,)
         epochs: int = param(20, integer=True, minimum=1)
-        # lr, momentum, weight_decay, present, rest, dt, tau: declared and checked by FARateNetwork (network_spec)
-        lr: Any = 0.03
-        momentum: Any = 0.0
-        weight_decay: Any = 0.0
-        batch_size: int = param(1, integer=True, minimum=1)
-        loss: str = param("cross_entropy", choices=LOSSES)
-        activation: str = param("tanh", choices=ACTIVATIONS)
-        present: Any = "1 ms"
-        rest: Any = "0 ms"
-        dt: Any = None
-        tau: Any = None
+        # the settings the network is built from: declared by FARateNetwork (its units, bounds and meaning)
+        lr: Any = param_of(FARateNetwork, "lr", 0.03)
+        momentum: Any = param_of(FARateNetwork, "momentum")
+        weight_decay: Any = param_of(FARateNetwork, "weight_decay")
+        batch_size: int = param_of(FARateNetwork, "batch_size")
+        loss: str = param_of(FARateNetwork, "loss", "cross_entropy")
+        activation: str = param_of(FARateNetwork, "activation")
+        present: Any = param_of(FARateNetwork, "present")
+        rest: Any = param_of(FARateNetwork, "rest")
+        dt: Any = param_of(FARateNetwork, "dt")
+        tau: Any = param_of(FARateNetwork, "tau")
         dataset: str = "digits"
         n_train: Any = param(None, integer=True, minimum=1, allow_none=True)
         n_test: Any = param(None, integer=True, minimum=1, allow_none=True)
@@ -79,18 +79,9 @@ class FARateExperiment(Experiment):
                 raise ConfigError(f"{p}.hidden", self.hidden, "positive integers (hidden-layer sizes)")
             set_field(self, "hidden", tuple(int(h) for h in hidden))
             check_dataset_name(self.dataset, f"{p}.dataset")
-            try:  # lr, momentum, weight decay, schedule: validated by the network spec
-                spec = self.network_spec((1,) * (len(self.hidden) + 2))
-            except ConfigError as exc:
-                field = exc.key_path.split(".", 1)[-1]
-                raise ConfigError(f"{p}.{field}", getattr(self, field, exc.value), exc.expected) from None
-            for f in ("lr", "momentum", "weight_decay", "present", "rest", "dt", "tau"):
-                if f not in ("dt", "tau") or getattr(self, f) is not None:
-                    set_field(self, f, getattr(spec, f))
+            schedule_dt(p, self.present, self.rest, self.dt, self.tau)   # present, rest: whole time steps
 
         def network_spec(self, sizes):
-            from ..networks.fa_rate import FARateNetwork
-
             return FARateNetwork(sizes=tuple(sizes), rule=self.rule, lr=self.lr, momentum=self.momentum,
                                  weight_decay=self.weight_decay, batch_size=self.batch_size, loss=self.loss,
                                  activation=self.activation, present=self.present, rest=self.rest, dt=self.dt,

@@ -87,9 +87,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from brian2 import ms
 
 from ..errors import ConfigError
-from ..spec.params import Spec, choice, integer, number, quantity, set_field
+from ..spec.params import Spec, choice, integer, number, param, quantity, set_field
 
 __all__ = ["fa_rate_spec", "mlp_weights", "train_fa_rate", "FARateResult", "ROUTINGS", "SPEC_ROUTINGS", "FARateNetwork", "RULES", "LOSSES", "ACTIVATIONS"]
 
@@ -104,10 +105,19 @@ ROUTINGS = ("fa", "dfa", "bp", "sign", "kp")
 SPEC_ROUTINGS = ROUTINGS + ("mirror",)
 
 
-def _ms():
-    from brian2 import ms
-
-    return ms
+def schedule_dt(owner: str, present: Any, rest: Any, dt: Any, tau: Any):
+    """The time step of a presentation schedule (``present``, ``rest``, ``dt``, ``tau``: quantities
+    already checked, ``dt`` and ``tau`` possibly ``None``): ``dt`` itself, else ``present`` for
+    instantaneous units (``tau`` unset), else ``tau / 10``. :class:`~bioplaus.errors.ConfigError`
+    naming ``owner.present`` or ``owner.rest`` unless both are whole numbers of steps.
+    """
+    if dt is None:
+        dt = present if tau is None else tau / 10
+    for f, value in (("present", present), ("rest", rest)):
+        steps = float(value) / float(dt)
+        if abs(steps - round(steps)) > 1e-6:
+            raise ConfigError(f"{owner}.{f}", str(value), f"a whole number of time steps dt = {dt}")
+    return dt
 
 
 # --------------------------------------------------------------------------- spec
@@ -140,44 +150,31 @@ class FARateNetwork(Spec):
     """
 
     sizes: Any = (64, 100, 10)
-    rule: str = "fa"
-    lr: Any = 0.05
-    momentum: Any = 0.0
-    weight_decay: Any = 0.0
-    batch_size: Any = 1
-    loss: str = "mse"
-    activation: str = "tanh"
-    present: Any = "1 ms"
-    rest: Any = "0 ms"
-    dt: Any = None
-    tau: Any = None
+    rule: str = param("fa", choices=SPEC_ROUTINGS)
+    lr: Any = param(0.05, positive=True, doc="SGD learning rate")
+    momentum: Any = param(0.0, low=0.0, high=0.999, doc="SGD momentum")
+    weight_decay: Any = param(0.0, nonnegative=True, doc="weight decay (L2) of the forward weights")
+    batch_size: Any = param(1, integer=True, minimum=1, doc="samples per applied update (1: online)")
+    loss: str = param("mse", choices=LOSSES)
+    activation: str = param("tanh", choices=ACTIVATIONS, doc="hidden-layer transfer function")
+    present: Any = param("1 ms", unit=ms, positive=True, doc="presentation window of each sample")
+    rest: Any = param("0 ms", unit=ms, nonnegative=True, doc="silent gap after each sample")
+    dt: Any = param(None, unit=ms, positive=True, allow_none=True,
+                    doc="simulation step (unset: present for instantaneous units, else tau / 10)")
+    tau: Any = param(None, unit=ms, positive=True, allow_none=True,
+                     doc="rate time constant (unset: instantaneous units)")
     name: str = "fa_rate"
 
     def __post_init__(self):
+        super().__post_init__()
         n = "FARateNetwork"
-        ms = _ms()
         sizes = self.sizes
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise ConfigError(f"{n}.sizes", sizes, "a list of at least two layer sizes, e.g. [64, 100, 10]")
         set_field(self, "sizes", tuple(integer(n, f"sizes[{k}]", s, minimum=1) for k, s in enumerate(sizes)))
-        set_field(self, "rule", choice(n, "rule", self.rule, SPEC_ROUTINGS))
-        set_field(self, "lr", number(n, "lr", self.lr, positive=True))
-        set_field(self, "momentum", number(n, "momentum", self.momentum, low=0.0, high=0.999))
-        set_field(self, "weight_decay", number(n, "weight_decay", self.weight_decay, nonnegative=True))
-        set_field(self, "batch_size", integer(n, "batch_size", self.batch_size, minimum=1))
-        set_field(self, "loss", choice(n, "loss", self.loss, LOSSES))
-        set_field(self, "activation", choice(n, "activation", self.activation, ACTIVATIONS))
-        set_field(self, "present", quantity(n, "present", self.present, ms, positive=True))
-        set_field(self, "rest", quantity(n, "rest", self.rest, ms, nonnegative=True))
-        set_field(self, "tau", quantity(n, "tau", self.tau, ms, positive=True, allow_none=True))
-        default_dt = self.present if self.tau is None else self.tau / 10
-        set_field(self, "dt", quantity(n, "dt", default_dt if self.dt is None else self.dt, ms, positive=True))
+        set_field(self, "dt", schedule_dt(n, self.present, self.rest, self.dt, self.tau))
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ConfigError(f"{n}.name", self.name, "a Python identifier (it prefixes Brian2 object names)")
-        for f in ("present", "rest"):
-            steps = float(getattr(self, f)) / float(self.dt)
-            if abs(steps - round(steps)) > 1e-6:
-                raise ConfigError(f"{n}.{f}", getattr(self, f), f"a whole number of time steps dt = {self.dt}")
 
     # ---- derived
     @property
