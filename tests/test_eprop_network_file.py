@@ -52,6 +52,9 @@ def test_model_file_learns_the_sine(tmp_path):
     assert len(loss) == 39 and np.all(np.isfinite(loss))
     first, last = loss[:3].mean(), loss[-10:].mean()
     assert last < first / 2, (first, last)
+    # the results' config.toml reruns elsewhere: its array files are recorded by absolute path
+    again = run_model(load_model(tmp_path / "out" / "config.toml"), tmp_path / "again", progress=lambda m: None)
+    np.testing.assert_array_equal(again.arrays["out.state.loss"], res.arrays["out.state.loss"])
 
 
 @pytest.mark.parametrize("change, key, fragment", [

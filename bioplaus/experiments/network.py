@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -75,6 +76,8 @@ class NetworkExperiment(Experiment):
             raise ConfigError("params", data["params"], "the network's own tables ([[populations]], "
                               "[[projections]], ...) instead of [params] in a network model file", source=source)
         tables = {k: copy.deepcopy(data[k]) for k in NETWORK_KEYS if k in data}
+        if source is not None:      # recorded absolute, so the results' config.toml and sweep workers find them
+            tables = _absolute_files(tables, Path(source).parent)
         spec = network_from_tables(tables, seed=seed, source=source, data_dir=data_dir)
         return NetworkParams(tables=tables, spec=spec)
 
@@ -88,6 +91,20 @@ class NetworkExperiment(Experiment):
                 f"{len(spec.projections)} projections, {float(spec.duration):g} s on {ctx.backend}")
         r = ctx.simulate(spec)
         return summarise(spec, r)
+
+
+def _absolute_files(value: Any, base_dir: Path) -> Any:
+    """``value`` with every ``{file = "relative/path", ...}`` table's path made absolute against ``base_dir``
+    (the model file's folder), as a user experiment file is recorded."""
+    if isinstance(value, dict):
+        out = {k: _absolute_files(v, base_dir) for k, v in value.items()}
+        f = out.get("file")
+        if isinstance(f, str) and f and not Path(f).expanduser().is_absolute():
+            out["file"] = str((base_dir / f).resolve())
+        return out
+    if isinstance(value, list):
+        return [_absolute_files(v, base_dir) for v in value]
+    return value
 
 
 def summarise(spec, r) -> ExperimentResult:
